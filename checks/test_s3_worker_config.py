@@ -1,0 +1,58 @@
+"""§3 워커 필수 환경변수: a missing one makes the worker exit with ``config error: ...`` right after start."""
+
+from __future__ import annotations
+
+import pytest
+
+from runbook import commands
+from runbook.config import DEFAULT_BUCKET, REQUIRED_WORKER_VARS
+from runbook.evidence import Evidence
+from runbook.findings import fail, unknown
+from runbook.logs import EventKind
+from runbook.target import Target
+
+pytestmark = [
+    pytest.mark.runbook(layer="worker-config", section="§3"),
+    pytest.mark.docker,
+    pytest.mark.asg,
+    pytest.mark.local,
+]
+
+
+@pytest.mark.parametrize("names", REQUIRED_WORKER_VARS, ids=["/".join(n) for n in REQUIRED_WORKER_VARS])
+def test_required_variable(evidence: Evidence, target: Target, names: tuple[str, ...]) -> None:
+    worker = evidence.need("worker.side")
+    present = [n for n in names if worker.env.get(n, "").strip()]
+    label = " 또는 ".join(names)
+    if len(names) == 1 and not present:
+        fail("config-missing", var=names[0], restart_cmd=commands.restart_worker(target))
+    if not present:
+        # The bucket pair has a default (academy-video): missing both is a fault only if that bucket is absent.
+        _, error = evidence.attempt("r2.worker")
+        if error is not None and error.kind == "not-found":
+            fail("config-missing", var=f"{label} (기본값 {DEFAULT_BUCKET} 버킷 없음)", restart_cmd=commands.restart_worker(target))
+
+
+def test_start_log(evidence: Evidence, target: Target) -> None:
+    """The worker's log shows ``Video Worker (SQS) started | queue=...`` after its last ``config error``."""
+    summary = evidence.need("log.worker")
+    error_line = summary.last_line.get(EventKind.CONFIG_ERROR)
+    started_line = summary.last_line.get(EventKind.STARTED)
+    if error_line is not None and (started_line is None or started_line < error_line):
+        variable = summary.config_variables[-1] if summary.config_variables else "?"
+        line = f"config error: {summary.config_errors[-1]}" if summary.config_errors else "config error"
+        fail("config-error-logged", line=line, var=variable, restart_cmd=commands.restart_worker(target))
+    if started_line is None:
+        unknown("not-configured", setting="워커 로그의 `Video Worker (SQS) started` 줄")
+
+
+def test_same_database(evidence: Evidence, target: Target) -> None:
+    """부록: API and worker must look at one database (``DB_HOST`` / ``DB_NAME`` / ``DB_USER``)."""
+    worker = evidence.need("worker.side")
+    api_db, worker_db = target.api.database, worker.database
+    if not api_db.configured:
+        unknown("not-configured", setting="DATABASE_URL or DB_HOST (api)")
+    if not worker_db.configured:
+        unknown("not-configured", setting="DATABASE_URL or DB_HOST (worker)")
+    if api_db.identity != worker_db.identity:
+        fail("db-mismatch", api_db=api_db.identity, worker_db=worker_db.identity, restart_cmd=commands.restart_worker(target))

@@ -1,0 +1,233 @@
+"""The emulated AWS account and the emulated R2: one moto server process each, IAM auth enforced.
+
+Credentials fail for real. Each server starts with moto's default (no auth), the stack creates an IAM user
+with an admin inline policy and an access key, then ``POST /moto-api/reset-auth 0`` makes moto check every
+later request's SigV4 signature against the IAM users it knows (``INITIAL_NO_AUTH_ACTION_COUNT``; see
+moto/core/authorization.py and moto/iam/access_control.py). Keys moto's IAM never issued are refused
+(SQS/STS/AutoScaling/Lambda/Events: ``InvalidClientTokenId``; S3: ``InvalidAccessKeyId``); a known key with a
+wrong secret gets ``SignatureDoesNotMatch``. R2 is a second server with its own IAM, so AWS keys are not R2
+keys and vice versa, as in production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from reference.stack.processes import ManagedProcess, python_env
+
+REGION = "ap-northeast-2"
+OTHER_REGION = "us-east-1"
+QUEUE_NAME = "academy-video-jobs"
+DLQ_NAME = "academy-video-jobs-dlq"
+MAX_RECEIVE_COUNT = 3
+ASG_NAME = "academy-video-worker-asg"
+LAUNCH_TEMPLATE = "academy-video-worker-lt"
+WORKER_TAG = "academy-video-worker"
+LAMBDA_NAME = "academy-worker-queue-depth-metric"
+LAMBDA_ROLE = "academy-worker-queue-depth-metric-role"
+RULE_NAME = "academy-worker-queue-depth-rate"
+BUCKET = "academy-video"
+WORKER_AMI = "ami-0c2acfcb2ac4d02a0"
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+# Well-formed keys that no moto IAM ever issued: what a stale or mistyped key looks like.
+INVALID_AWS_KEYS = ("AKIAINVALIDSTALEKEY1", "stale/secret/key/that/aws/does/not/know/0000")
+INVALID_R2_KEYS = ("AKIAINVALIDR2KEY0001", "r2/secret/that/r2/does/not/know/000000000")
+CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"},
+                       s3={"addressing_style": "path"})
+
+
+@dataclass(frozen=True)
+class Keys:
+    access_key_id: str
+    secret_access_key: str
+
+
+def moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
+
+
+class MotoServer:
+    """``python -m reference.stack.moto_server`` as a child process; ``url`` once :meth:`ready`."""
+
+    def __init__(self, label: str, workdir: Path, repo_root: Path, preload: str = "") -> None:
+        self.label = label
+        self.process = ManagedProcess(
+            f"moto-{label}", [sys.executable, "-m", "reference.stack.moto_server", "--label", label,
+                              "--preload", preload],
+            python_env({"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}, repo_root=repo_root), workdir / f"moto-{label}.log", cwd=repo_root,
+            keep_stdin_open=True,
+        )
+        self.url = ""
+        self.keys: Keys | None = None
+
+    def start(self) -> None:
+        self.process.start()
+
+    def ready(self, timeout: float = 30.0) -> str:
+        match = self.process.wait_for_log(r"MOTO_LISTENING (http://\S+)", timeout)
+        self.url = match.group(1)
+        return self.url
+
+    def client(self, service: str, region: str = REGION, keys: Keys | None = None) -> Any:
+        keys = keys or self.keys or Keys("bootstrap", "bootstrap")
+        return boto3.client(service, endpoint_url=self.url, region_name=region, config=CLIENT_CONFIG,
+                            aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key)
+
+    def create_admin_user(self, user: str) -> Keys:
+        """An IAM user with ``Allow * on *`` and an access key; its keys become the valid keys."""
+        iam = self.client("iam", keys=Keys("bootstrap", "bootstrap"))
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="admin", PolicyDocument=ADMIN_POLICY)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        self.keys = Keys(key["AccessKeyId"], key["SecretAccessKey"])
+        return self.keys
+
+    def enforce_auth(self) -> None:
+        """From now on every request must be signed with keys this server's IAM issued."""
+        req = urllib.request.Request(f"{self.url}/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback URL we started
+            json.loads(resp.read())
+
+    def stop(self) -> None:
+        self.process.stop(timeout=3)
+
+
+class AwsEmulator(MotoServer):
+    """The AWS account: SQS queue + DLQ, ASG with launch template, scaler Lambda, EventBridge rule."""
+
+    region = REGION
+
+    def __init__(self, workdir: Path, repo_root: Path) -> None:
+        super().__init__("aws", workdir, repo_root, preload="iam,sts,sqs,ec2,autoscaling,awslambda,events")
+        self.repo_root = repo_root
+        self.queue_url = ""
+        self.dlq_url = ""
+        self.lambda_arn = ""
+
+    def provision(self, *, asg_min: int = 0, asg_max: int = 3, asg_desired: int = 1,
+                  extra_queues: tuple[tuple[str, str], ...] = ()) -> None:
+        """Create the account's resources with the admin keys (auth already enforced)."""
+        self.create_admin_user("academy-video")
+        self.enforce_auth()
+        sqs = self.client("sqs")
+        self.dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes={
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+        })["QueueUrl"]
+        for name, region in extra_queues:
+            self.client("sqs", region=region).create_queue(QueueName=name)
+        self._provision_asg(asg_min, asg_max, asg_desired)
+        self._provision_scaler()
+
+    def _provision_asg(self, min_size: int, max_size: int, desired: int) -> None:
+        # moto runs with MOTO_EC2_LOAD_DEFAULT_AMIS=false (loading them costs ~1.5 s) and without AMI
+        # validation, so the template names an AMI id of the usual shape that nothing checks.
+        ec2 = self.client("ec2")
+        image_id = WORKER_AMI
+        ec2.create_launch_template(LaunchTemplateName=LAUNCH_TEMPLATE, LaunchTemplateData={
+            "ImageId": image_id, "InstanceType": "t3.small",
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": WORKER_TAG}]}],
+        })
+        self.client("autoscaling").create_auto_scaling_group(
+            AutoScalingGroupName=ASG_NAME,
+            LaunchTemplate={"LaunchTemplateName": LAUNCH_TEMPLATE, "Version": "$Latest"},
+            MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired,
+            AvailabilityZones=[f"{REGION}a"],
+            Tags=[{"Key": "Name", "Value": WORKER_TAG, "PropagateAtLaunch": True,
+                   "ResourceId": ASG_NAME, "ResourceType": "auto-scaling-group"}],
+        )
+
+    def scaler_zip(self) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(self.repo_root / "reference" / "scaler" / "handler.py", "handler.py")
+        return buf.getvalue()
+
+    def _provision_scaler(self) -> None:
+        iam = self.client("iam")
+        role_arn = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=LAMBDA_ROLE, PolicyName="scaler", PolicyDocument=ADMIN_POLICY)
+        lam = self.client("lambda")
+        self.lambda_arn = lam.create_function(
+            FunctionName=LAMBDA_NAME, Runtime="python3.11", Role=role_arn, Handler="handler.lambda_handler",
+            Code={"ZipFile": self.scaler_zip()}, Timeout=30,
+            Environment={"Variables": {"QUEUE_NAME": QUEUE_NAME, "ASG_NAME": ASG_NAME}},
+        )["FunctionArn"]
+        events = self.client("events")
+        rule_arn = events.put_rule(Name=RULE_NAME, ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
+        events.put_targets(Rule=RULE_NAME, Targets=[{"Id": "queue-depth-lambda", "Arn": self.lambda_arn}])
+        lam.add_permission(FunctionName=LAMBDA_NAME, StatementId="eventbridge-invoke", Action="lambda:InvokeFunction",
+                           Principal="events.amazonaws.com", SourceArn=rule_arn)
+
+    # --- observations ----------------------------------------------------------------------------
+
+    def queue_counts(self, queue_name: str = QUEUE_NAME) -> dict[str, int]:
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return {"visible": int(attrs["ApproximateNumberOfMessages"]),
+                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])}
+
+    def asg(self) -> dict[str, Any]:
+        groups = self.client("autoscaling").describe_auto_scaling_groups(
+            AutoScalingGroupNames=[ASG_NAME])["AutoScalingGroups"]
+        return groups[0] if groups else {}
+
+    def in_service(self) -> int:
+        return sum(1 for i in self.asg().get("Instances", []) if i["LifecycleState"] == "InService")
+
+    def scaler_target(self) -> str | None:
+        """Why EventBridge would not invoke the scaler right now (None: it would)."""
+        events = self.client("events")
+        rules = [r for r in events.list_rules(NamePrefix=RULE_NAME)["Rules"] if r["Name"] == RULE_NAME]
+        if not rules:
+            return f"rule {RULE_NAME} missing"
+        if rules[0].get("State") != "ENABLED":
+            return f"rule {RULE_NAME} {rules[0].get('State')}"
+        arns = [t["Arn"] for t in events.list_targets_by_rule(Rule=RULE_NAME)["Targets"]]
+        functions = {f["FunctionArn"] for f in self.client("lambda").list_functions()["Functions"]}
+        if not any(arn in functions for arn in arns):
+            return f"function {LAMBDA_NAME} missing"
+        return None
+
+    def describe(self) -> str:
+        return f"moto {moto_version()} server (subprocess, IAM auth enforced) {self.url}"
+
+
+class R2Emulator(MotoServer):
+    """Cloudflare R2 stand-in: the S3 API of a separate moto server, bucket ``academy-video``."""
+
+    def __init__(self, workdir: Path, repo_root: Path) -> None:
+        super().__init__("r2", workdir, repo_root, preload="iam,s3")
+
+    def provision(self) -> None:
+        self.create_admin_user("academy-r2")
+        self.enforce_auth()
+        self.client("s3", region="us-east-1").create_bucket(Bucket=BUCKET)
+
+    def s3(self, keys: Keys | None = None) -> Any:
+        # R2 clients use region "auto"; the worker's storage client does too.
+        return self.client("s3", region="auto", keys=keys)
+
+    def describe(self) -> str:
+        return f"moto {moto_version()} S3 API (separate subprocess, own IAM, auth enforced) {self.url}"

@@ -1,0 +1,162 @@
+"""A moto server in its own process, on 127.0.0.1 and a free port.
+
+    python -m reference.stack.moto_server [--label NAME]
+
+Prints ``MOTO_LISTENING http://127.0.0.1:PORT`` as its first stdout line, then serves until stdin closes
+(the parent died or closed the pipe), SIGTERM or SIGINT. A separate process per emulated provider gives
+each its own backends and its own IAM authentication switch (moto keeps both in module globals, so two
+ThreadedMotoServers in one process would share the S3 data and the auth setting).
+
+Auth is not enforced at start (moto's default); the stack enforces it with ``POST /moto-api/reset-auth 0``
+after it has created the IAM user whose keys are the "valid" keys.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+
+
+_XML_ERROR = re.compile(rb"<Code>(?P<code>[^<]+)</Code>\s*<Message>(?P<message>[^<]*)</Message>")
+
+
+def _is_json_protocol(environ: dict) -> bool:
+    content_type = environ.get("CONTENT_TYPE", "")
+    return (
+        content_type.startswith("application/x-amz-json")
+        or "HTTP_X_AMZ_TARGET" in environ
+        or environ.get("PATH_INFO", "").startswith("/2015-03-31/")  # Lambda (rest-json)
+    )
+
+
+def json_auth_errors(app):
+    """moto answers auth failures (IAMRequest) in the query protocol's XML even to JSON-protocol clients
+    (SQS, Lambda, EventBridge), where botocore then reports the code as "403". Rewrite those answers the
+    way AWS sends them, so that boto3 sees Code=InvalidClientTokenId / SignatureDoesNotMatch."""
+
+    def wrapped(environ, start_response):
+        if not _is_json_protocol(environ):
+            return app(environ, start_response)
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        body = b"".join(app(environ, capture))
+        status, headers = captured["status"], captured["headers"]
+        match = _XML_ERROR.search(body) if status[:1] == "4" and b"<ErrorResponse>" in body else None
+        if match:
+            code, message = match["code"].decode(), match["message"].decode()
+            body = json.dumps({"__type": code, "message": message}).encode()
+            headers = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")]
+            headers += [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-ErrorType", code),
+                ("x-amzn-query-error", f"{code};Sender"),
+            ]
+        start_response(status, headers)
+        return [body]
+
+    return wrapped
+
+
+def _patch_signature_check() -> None:
+    """moto 5.2 recomputes a SigV4 signature over its parsed request *data* when the body is empty, so a
+    bodiless GET to a rest-json service (lambda list_functions / get_function) never matches: botocore
+    signed an empty payload. Sign an empty payload for bodiless GET/HEAD/DELETE, as the client did."""
+    from moto.iam import access_control
+
+    original = access_control.IAMRequestBase._create_aws_request
+
+    def _create_aws_request(self):
+        if not self._body and self._method in ("GET", "HEAD", "DELETE"):
+            saved, self._data = self._data, {}
+            try:
+                return original(self)
+            finally:
+                self._data = saved
+        return original(self)
+
+    access_control.IAMRequestBase._create_aws_request = _create_aws_request
+
+
+def _patch_desired_capacity_bounds() -> None:
+    """AWS refuses ``SetDesiredCapacity`` outside [MinSize, MaxSize] (ValidationError); moto 5.2 accepts
+    it, which would let a scaler "scale" an ASG whose MaxSize is 1 (appendix B 2). Refuse like AWS."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import AutoScalingBackend
+
+    original = AutoScalingBackend.set_desired_capacity
+
+    def set_desired_capacity(self, group_name, desired_capacity):
+        group = self.autoscaling_groups.get(group_name)
+        if group is not None and desired_capacity is not None:
+            if desired_capacity > group.max_size:
+                raise ValidationError(
+                    f"New SetDesiredCapacity value {desired_capacity} is above max value {group.max_size} "
+                    "for the AutoScalingGroup."
+                )
+            if desired_capacity < group.min_size:
+                raise ValidationError(
+                    f"New SetDesiredCapacity value {desired_capacity} is below min value {group.min_size} "
+                    "for the AutoScalingGroup."
+                )
+        return original(self, group_name, desired_capacity)
+
+    AutoScalingBackend.set_desired_capacity = set_desired_capacity
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--label", default="moto")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--preload", default="",
+                        help="comma-separated moto services to import before listening (first calls get fast)")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    for service in filter(None, args.preload.split(",")):
+        # The server imports a service's backend on its first request (~0.1-0.5 s each); do it now,
+        # while the parent is busy starting other services.
+        importlib.import_module(f"moto.{service}.urls")
+    _patch_signature_check()
+    _patch_desired_capacity_bounds()
+    app = json_auth_errors(DomainDispatcherApplication(create_backend_app))
+    server = make_server(args.host, 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    print(f"MOTO_LISTENING http://{host}:{port} label={args.label}", flush=True)
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+
+    def watch_stdin() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        done.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    done.wait()
+    # Nothing to flush (state lives in memory and dies with us); skip the slow interpreter teardown of
+    # moto's many modules (~1 s).
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""``Stack``: the whole pipeline in a work dir, torn down completely on exit.
+
+    with Stack(backend="embedded", faults=["queue-name-mismatch"]) as stack:
+        result = stack.scenario.run()
+        ...  # run checks with stack.api_env, stack.worker_env_file, stack.worker_log
+
+Backends: ``embedded`` (moto servers, redis-server, SQLite, imageio-ffmpeg, API and worker as processes)
+and ``containers`` (moto servers and the API as processes; Redis and PostgreSQL via testcontainers; the
+worker image as ``academy-video-worker`` on the host network).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reference.stack import aws as awsmod
+from reference.stack import containers, media
+from reference.stack.clients import StackClients
+from reference.stack.database import POSTGRES_IMAGE, PostgresDatabase, SqliteDatabase
+from reference.stack.processes import ManagedProcess, python_env
+from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_redis
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_LIVE: list[Stack] = []
+
+
+@dataclass
+class Plan:
+    """How this stack deviates from a healthy one; faults edit it before anything starts."""
+
+    worker_env: dict[str, str | None] = field(default_factory=dict)  # overrides; None drops the variable
+    api_env: dict[str, str | None] = field(default_factory=dict)
+    worker_switches: dict[str, str] = field(default_factory=dict)  # stand-in knobs, not exported
+    api_switches: dict[str, str] = field(default_factory=dict)
+    start_worker: bool = True
+    stop_worker_after_start: bool = False
+    ffmpeg: str = "ok"  # ok | failing | missing
+    asg_min: int = 0
+    asg_max: int = 3
+    asg_desired: int = 1
+    extra_queues: list[tuple[str, str]] = field(default_factory=list)
+    worker_other_db: str | None = None
+
+
+def _overlay(base: dict[str, str], overrides: dict[str, str | None]) -> dict[str, str]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+class Stack(StackClients):
+    def __init__(self, backend: str = "embedded", faults: Sequence[Any] = (), *,
+                 workdir: str | Path | None = None, keep_workdir: bool = False,
+                 worker_cmd: list[str] | None = None, worker_image: str | None = None,
+                 worker_container: str = containers.WORKER_CONTAINER,
+                 redis_image: str = REDIS_IMAGE, postgres_image: str = POSTGRES_IMAGE) -> None:
+        from reference.stack.faults import resolve
+
+        if backend not in ("embedded", "containers"):
+            raise ValueError(f"backend must be 'embedded' or 'containers', not {backend!r}")
+        self.backend = backend
+        self.faults = [resolve(f) for f in faults]
+        self.worker_cmd = worker_cmd
+        self.worker_image = worker_image or (containers.WORKER_IMAGE if backend == "containers" else None)
+        self.worker_container_name = worker_container
+        self.redis_image, self.postgres_image = redis_image, postgres_image
+        self.repo_root = REPO_ROOT
+        self._own_workdir = workdir is None
+        self._workdir_arg = workdir
+        self.keep_workdir = keep_workdir
+        self.plan = Plan()
+        self.deployment = "docker" if self.worker_image else "local"
+        self.api_env: dict[str, str] = {}
+        self.worker_env: dict[str, str] = {}
+        self.services: dict[str, str] = {}
+        self.scaler_ticks: list[dict[str, Any]] = []
+        self.token = secrets.token_hex(16)
+        self.workdir = Path()
+        self.worker_env_file = Path()
+        self.worker_log = ""
+        self.api_log = ""
+        self.api_url = ""
+        self.aws: Any = None
+        self.r2: Any = None
+        self.redis_service: Any = None
+        self.database: Any = None
+        self.worker_database: Any = None
+        self.api: ManagedProcess | None = None
+        self.worker: Any = None
+        self._started = False
+        self._closed = False
+        self._prev_sigterm: Any = None
+        from reference.stack.scenario import Scenario
+
+        self.scenario = Scenario(self)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> Stack:
+        if self._started:
+            return self
+        self._started = True
+        _LIVE.append(self)
+        self._install_sigterm()
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if self.backend == "containers" or self.worker_image:
+            reason = containers.docker_unavailable_reason()
+            if reason:
+                raise RuntimeError(reason)
+        self.workdir = Path(self._workdir_arg or tempfile.mkdtemp(prefix="academy-stack-")).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for fault in self.faults:
+            fault.configure(self)
+        self.aws = awsmod.AwsEmulator(self.workdir, self.repo_root)
+        self.r2 = awsmod.R2Emulator(self.workdir, self.repo_root)
+        self.aws.start()
+        self.r2.start()
+        if self.backend == "embedded":
+            self.redis_service = embedded_redis(self.workdir)
+            self.database = SqliteDatabase(self.workdir / "academy.sqlite3")
+        else:
+            self.redis_service = RedisContainerService(self.redis_image)
+            self.database = PostgresDatabase(self.postgres_image)
+        self.redis_service.start()
+        self.database.start()
+        self.redis_service.wait_ready()
+        self.aws.ready()
+        self.r2.ready()
+        plan = self.plan
+        self.aws.provision(asg_min=plan.asg_min, asg_max=plan.asg_max, asg_desired=plan.asg_desired,
+                           extra_queues=tuple(plan.extra_queues))
+        self.r2.provision()
+        self.worker_database = self.database.other_database(plan.worker_other_db) if plan.worker_other_db \
+            else self.database
+        for fault in self.faults:
+            fault.prepare(self)
+        self._start_api()
+        self._write_worker_env()
+        self.worker_log = f"docker:{self.worker_container_name}" if self.deployment == "docker" \
+            else str(self.workdir / "worker.log")
+        if plan.start_worker:
+            self.start_worker()
+            self._wait_worker_settled()
+            if plan.stop_worker_after_start:
+                self.stop_worker()
+        else:
+            (self.workdir / "worker.log").touch()
+        for fault in self.faults:
+            fault.inject(self)
+        self.services = self._describe_services()
+
+    def _service_env(self) -> dict[str, str]:
+        keys, r2keys = self.aws.keys, self.r2.keys
+        return {
+            "AWS_ACCESS_KEY_ID": keys.access_key_id, "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+            "AWS_REGION": awsmod.REGION, "AWS_DEFAULT_REGION": awsmod.REGION, "AWS_ENDPOINT_URL": self.aws.url,
+            "VIDEO_SQS_QUEUE_NAME": awsmod.QUEUE_NAME,
+            **self.redis_service.env(0),
+            **self.database.env(),
+            "INTERNAL_WORKER_TOKEN": self.token,
+            "R2_ENDPOINT": self.r2.url, "R2_ACCESS_KEY": r2keys.access_key_id,
+            "R2_SECRET_KEY": r2keys.secret_access_key, "R2_BUCKET": awsmod.BUCKET,
+        }
+
+    def _start_api(self) -> None:
+        self.api_env = _overlay(self._service_env(), self.plan.api_env)
+        env = python_env({**self.api_env, **self.plan.api_switches, "API_PORT": "0"}, repo_root=self.repo_root)
+        self.api = ManagedProcess("api", [sys.executable, "-m", "reference.api"], env, self.workdir / "api.log",
+                                  cwd=self.repo_root).start()
+        self.api_log = str(self.api.log_path)
+        self.api_url = self.api.wait_for_log(r"API listening on (http://127\.0\.0\.1:\d+)", 30).group(1)
+        self.api_env["API_BASE_URL"] = self.api_url
+
+    def _write_worker_env(self) -> None:
+        # The worker's database settings replace the API's (same variable names on both engines).
+        base = {**self._service_env(), **self.worker_database.env(), "API_BASE_URL": self.api_url}
+        base.update({"VIDEO_WORKER_WAIT_TIME": "20", "VIDEO_WORKER_RETRY_DELAY": "60"})
+        self.worker_env = _overlay(base, self.plan.worker_env)
+        self.worker_env_file = self.workdir / "worker.env"
+        self.worker_env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(self.worker_env.items())))
+
+    def start_worker(self) -> None:
+        """Start (or start again) the worker with ``worker_env`` plus the plan's switches."""
+        env = {**self.worker_env, **self.plan.worker_switches}
+        if self.deployment == "docker":
+            mounts: dict[str, str] = {}
+            if self.plan.ffmpeg == "failing":
+                mounts[str(media.failing_ffmpeg_script(self.workdir / "fault-bin" / "ffmpeg"))] = "/usr/local/bin/ffmpeg"
+            elif self.plan.ffmpeg == "missing":
+                empty = self.workdir / "fault-bin" / "not-ffmpeg"
+                empty.parent.mkdir(parents=True, exist_ok=True)
+                empty.write_bytes(b"")
+                mounts[str(empty)] = "/usr/bin/ffmpeg"
+            self.worker = containers.WorkerContainer(self.worker_image, self.worker_container_name, env,
+                                                     self.workdir, mounts, command=self.worker_cmd)
+            self.worker.start()
+            return
+        bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
+        base_path = media.path_without_ffmpeg(os.environ.get("PATH", "")) if self.plan.ffmpeg == "missing" else None
+        penv = python_env(env, path_prefix=[str(bin_dir)], repo_root=self.repo_root, base_path=base_path)
+        argv = self.worker_cmd or [sys.executable, "-m", "reference.video_worker"]
+        if self.worker is not None:
+            self.worker.stop()
+        self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=self.repo_root).start()
+
+    def _wait_worker_settled(self, timeout: float = 30.0) -> None:
+        """Until the worker logged its start line, an SQS failure, or exited (a config error)."""
+        def settled() -> bool:
+            text = self.worker_log_text()
+            return ("Video Worker (SQS) started" in text or "config error" in text
+                    or not self.worker_running())
+        self.wait_for(settled, timeout, "the worker to start (or fail)")
+
+    def stop_worker(self) -> None:
+        """``docker stop`` the container (it stays, Exited) or SIGTERM the process."""
+        if isinstance(self.worker, ManagedProcess):
+            self.worker.stop()
+        elif self.worker is not None:
+            self.worker.stop()
+
+    def restart_worker(self) -> None:
+        """``docker restart academy-video-worker`` (appendix B 0) or a process restart."""
+        if isinstance(self.worker, containers.WorkerContainer):
+            self.worker.container.restart(timeout=5)
+        else:
+            self.start_worker()
+
+    def _describe_services(self) -> dict[str, str]:
+        worker = (f"container {self.worker_container_name} ({self.worker_image})" if self.deployment == "docker"
+                  else "process " + " ".join(self.worker_cmd or ["python", "-m", "reference.video_worker"]))
+        ffmpeg = f"ffmpeg in image {self.worker_image}" if self.deployment == "docker" else media.ffmpeg_description()
+        return {
+            "aws": self.aws.describe(), "r2": self.r2.describe(), "redis": self.redis_service.describe(),
+            "database": self.database.describe(), "ffmpeg": ffmpeg,
+            "api": f"process python -m reference.api {self.api_url}", "worker": worker,
+        }
+
+    def close(self) -> None:
+        """Stop everything this stack started, remove its containers and (unless kept) its work dir."""
+        if self._closed:
+            return
+        self._closed = True
+        for step in (self._close_worker, lambda: self.api and self.api.stop(),
+                     lambda: self.redis_service and self.redis_service.stop(),
+                     lambda: self.worker_database and self.worker_database.stop(),
+                     lambda: self.database and self.database.stop(),
+                     lambda: self.aws and self.aws.stop(), lambda: self.r2 and self.r2.stop()):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - keep tearing down
+                print(f"reference.stack: teardown step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if self._own_workdir and not self.keep_workdir and self.workdir != Path() and self.workdir.exists():
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self in _LIVE:
+            _LIVE.remove(self)
+        self._restore_sigterm()
+
+    def _close_worker(self) -> None:
+        if isinstance(self.worker, containers.WorkerContainer):
+            self.worker.remove()
+        elif self.worker is not None:
+            self.worker.stop()
+
+    def _install_sigterm(self) -> None:
+        """Turn SIGTERM into SystemExit (so ``with`` blocks and atexit tear down) if nobody handles it."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            self._prev_sigterm = signal.SIG_DFL
+            signal.signal(signal.SIGTERM, _sigterm_to_exit)
+
+    def _restore_sigterm(self) -> None:
+        if self._prev_sigterm is not None and not _LIVE and threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGTERM) is _sigterm_to_exit:
+                signal.signal(signal.SIGTERM, self._prev_sigterm)
+            self._prev_sigterm = None
+
+    def __repr__(self) -> str:
+        return f"<Stack {self.backend} faults={[f.id for f in self.faults]} workdir={self.workdir}>"
+
+
+def _sigterm_to_exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+@atexit.register
+def _close_all() -> None:
+    for stack in list(_LIVE):
+        stack.close()

@@ -1,0 +1,1 @@
+"""The runbook library: probes, evidence, verdict and rendering. No pytest import here."""

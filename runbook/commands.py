@@ -1,0 +1,51 @@
+"""The exact commands an operator runs, with the target's real names. The suite prints them, never runs them."""
+
+from __future__ import annotations
+
+import shlex
+
+from runbook.config import Side
+from runbook.target import Target
+
+
+def restart_worker(t: Target) -> str:
+    if t.deployment == "docker" or "docker" in t.deployments:
+        return f"sudo docker restart {t.worker_container}"
+    if t.deployment == "asg":
+        return (
+            f"aws autoscaling start-instance-refresh --region {t.api.region or '<region>'} "
+            f"--auto-scaling-group-name {t.asg_name}"
+        )
+    return f"워커 프로세스(/{t.worker_process}/) 재시작"
+
+
+def start_worker(t: Target, deployment: str) -> str:
+    if deployment == "docker":
+        return f"sudo docker start {t.worker_container}  # 원인: docker logs --tail 50 {t.worker_container}"
+    return f"워커 프로세스 시작 (예: python -m {t.worker_process}) 후 로그 맨 앞의 `Video Worker (SQS) started` 확인"
+
+
+def worker_logs(t: Target) -> str:
+    spec = t.worker_log or ""
+    if spec.startswith("docker:"):
+        return f"docker logs {spec[len('docker:'):]} 2>&1"
+    if spec.startswith("cloudwatch:"):
+        return f"aws logs tail {shlex.quote(spec[len('cloudwatch:'):])} --since 1h"
+    return f"cat {shlex.quote(spec)}" if spec else f"docker logs {t.worker_container} 2>&1"
+
+
+def retry_video(t: Target, video_id: int) -> str:
+    base = t.api.api_base_url or "$API_BASE_URL"
+    return f"curl -X POST {base}/media/videos/{video_id}/retry/"
+
+
+def redis_cli(side: Side) -> str:
+    r = side.redis
+    auth = " -a \"$REDIS_PASSWORD\"" if r.password else ""
+    return f"redis-cli -h {r.host or '<REDIS_HOST>'} -p {r.port} -n {r.db}{auth}"
+
+
+def ffmpeg_check(t: Target) -> str:
+    if "docker" in t.deployments:
+        return f"docker exec {t.worker_container} ffmpeg -version"
+    return "ffmpeg -version  # 워커와 같은 PATH에서"

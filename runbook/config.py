@@ -1,0 +1,245 @@
+"""Configuration: the API's and the worker's environment, read and validated in one place.
+
+The runbook says to diagnose "with the API's environment": the suite's own environment is the API's view.
+The worker's view comes from an env file, the worker container's environment or the worker process.
+An invalid value raises :class:`ConfigError`, which the pytest plugin turns into one line and exit code 4.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from runbook import secrets
+
+DEFAULT_QUEUE = "academy-video-jobs"
+DEFAULT_BUCKET = "academy-video"
+DEPLOYMENTS = ("docker", "asg", "local")
+
+#: The worker's required variables (runbook §3); the bucket pair counts as one.
+REQUIRED_WORKER_VARS: tuple[tuple[str, ...], ...] = (
+    ("API_BASE_URL",),
+    ("INTERNAL_WORKER_TOKEN",),
+    ("R2_ENDPOINT",),
+    ("R2_ACCESS_KEY",),
+    ("R2_SECRET_KEY",),
+    ("R2_BUCKET", "R2_VIDEO_BUCKET"),
+)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and the reason, never the value."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{setting}: {reason}")
+        self.setting = setting
+        self.reason = reason
+
+
+def _url(env: Mapping[str, str], name: str, source: str) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError as exc:
+        raise ConfigError(f"{source}{name}", f"not a valid URL ({exc})") from None
+    if not parts.scheme or not parts.netloc:
+        raise ConfigError(f"{source}{name}", "URL needs a scheme and a host, e.g. https://host:port")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, source: str, lo: int = 0, hi: int = 65535) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"\d+", raw):
+        raise ConfigError(f"{source}{name}", f"must be a whole number between {lo} and {hi}")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise ConfigError(f"{source}{name}", f"must be between {lo} and {hi}")
+    return value
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    host: str | None
+    port: int
+    db: int
+    password: str | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port}/{self.db} (password {secrets.mask(self.password)})"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """A database reached by URL (``sqlite:///path`` or ``postgresql://``); ``identity`` has no password."""
+
+    url: str | None = field(repr=False)
+    identity: str | None
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+
+@dataclass(frozen=True)
+class R2Settings:
+    endpoint: str | None
+    bucket: str
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One program's view of the pipeline: the API's or the worker's environment, parsed."""
+
+    name: str
+    env: Mapping[str, str] = field(repr=False)
+    queue_name: str
+    region: str | None
+    aws_endpoint_url: str | None
+    aws_access_key: str | None = field(repr=False)
+    aws_secret_key: str | None = field(repr=False)
+    aws_session_token: str | None = field(repr=False)
+    redis: RedisSettings
+    database: DatabaseSettings
+    r2: R2Settings
+    api_base_url: str | None
+
+    @property
+    def aws_configured(self) -> bool:
+        return self.region is not None
+
+
+def _database(env: Mapping[str, str], source: str) -> DatabaseSettings:
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "sqlite":
+            if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
+                raise ConfigError(f"{source}DATABASE_URL", "sqlite URL must be sqlite:///path")
+            return DatabaseSettings(url=url, identity=f"sqlite:{Path(url[len('sqlite:///'):]).resolve()}")
+        if scheme in ("postgres", "postgresql"):
+            parts = urlsplit(url)
+            try:
+                port = parts.port or 5432
+            except ValueError:
+                raise ConfigError(f"{source}DATABASE_URL", "port is not a number") from None
+            if not parts.hostname:
+                raise ConfigError(f"{source}DATABASE_URL", "needs a host: postgresql://user:pass@host:5432/db")
+            return DatabaseSettings(url=url, identity=f"postgresql:{parts.hostname}:{port}{parts.path}")
+        raise ConfigError(f"{source}DATABASE_URL", "must start with postgresql:// or sqlite:///")
+    host = env.get("DB_HOST", "").strip()
+    if not host:
+        return DatabaseSettings(url=None, identity=None)
+    port = _int(env, "DB_PORT", 5432, source, 1)
+    name = env.get("DB_NAME", "").strip()
+    user = env.get("DB_USER", "").strip()
+    password = env.get("DB_PASSWORD", "")
+    from urllib.parse import quote
+
+    auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    url_ = f"postgresql://{auth}@{host}:{port}/{quote(name, safe='')}"
+    return DatabaseSettings(url=url_, identity=f"postgresql:{host}:{port}/{name}")
+
+
+def side_from_env(env: Mapping[str, str], name: str, source: str = "") -> Side:
+    """Parse one program's environment. ``source`` prefixes setting names in errors (``worker env: ``)."""
+    region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None
+    if region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+|auto|local", region):
+        raise ConfigError(f"{source}AWS_REGION", "not a region name like ap-northeast-2")
+    redis_host = env.get("REDIS_HOST", "").strip() or None
+    redis = RedisSettings(
+        host=redis_host,
+        port=_int(env, "REDIS_PORT", 6379, source, 1),
+        db=_int(env, "REDIS_DB", 0, source, 0, 10_000),
+        password=env.get("REDIS_PASSWORD") or None,
+    )
+    base = _url(env, "API_BASE_URL", source)
+    r2_endpoint = _url(env, "R2_ENDPOINT", source)
+    bucket = (env.get("R2_BUCKET") or env.get("R2_VIDEO_BUCKET") or DEFAULT_BUCKET).strip()
+    secrets.register_env(env)
+    return Side(
+        name=name,
+        env=dict(env),
+        queue_name=(env.get("VIDEO_SQS_QUEUE_NAME") or DEFAULT_QUEUE).strip(),
+        region=region,
+        aws_endpoint_url=_url(env, "AWS_ENDPOINT_URL", source),
+        aws_access_key=env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        redis=redis,
+        database=_database(env, source),
+        r2=R2Settings(
+            endpoint=r2_endpoint,
+            bucket=bucket,
+            access_key=env.get("R2_ACCESS_KEY") or None,
+            secret_key=env.get("R2_SECRET_KEY") or None,
+        ),
+        api_base_url=base.rstrip("/") if base else None,
+    )
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """Read a ``KEY=VALUE`` file (``export``, quotes and comments allowed), naming the file on error."""
+    p = Path(path)
+    label = f"--worker-env-file {path}"
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(label, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(label, "is a directory, not an env file") from None
+    except OSError as exc:
+        raise ConfigError(label, f"cannot be read ({exc.strerror})") from None
+    if b"\x00" in data:
+        raise ConfigError(label, "is a binary file, not KEY=VALUE lines")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(label, "is not UTF-8 text") from None
+    env: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f"{label} line {number}", "expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        env[key] = value
+    return env
+
+
+def parse_video_ids(values: list[str] | tuple[str, ...]) -> tuple[int, ...]:
+    """``--video-id 111 --video-id 222,333`` -> (111, 222, 333); a bad id names itself."""
+    ids: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            item = part.strip()
+            if not re.fullmatch(r"\d{1,18}", item) or int(item) == 0:
+                shown = item if len(item) <= 40 else item[:40] + "…"
+                raise ConfigError("--video-id", f"{shown!r} is not a video id (a positive whole number)")
+            if int(item) not in ids:
+                ids.append(int(item))
+    return tuple(ids)
+
+
+def parse_duration(value: str, setting: str) -> float:
+    """``30m``, ``90s``, ``2h`` or plain seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value or "")
+    if not m:
+        raise ConfigError(setting, "expected a duration like 30m, 90s or 2h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]

@@ -1,0 +1,265 @@
+"""Evidence gathering: every probe of a run starts at once; checks then judge what came back.
+
+A dead dependency therefore costs its timeout once per run, not once per check, and the whole run costs
+about its slowest dependency. Each piece of evidence is a named task; a task may wait on another (the worker's
+settings come from its container), so the pool has a thread per task and cannot starve itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from runbook import clients
+from runbook.config import ConfigError, Side, side_from_env
+from runbook.findings import unknown
+from runbook.logs import LogSourceError, open_lines, summarize
+from runbook.probes import api as api_probe
+from runbook.probes import asg, database, docker_, process, r2, redis_, scaler, sqs, sts
+from runbook.probes.errors import ProbeError
+from runbook.target import Target
+
+log = logging.getLogger(__name__)
+
+
+class NotConfigured(Exception):
+    """The evidence needs a setting that was not given; the check is ``unknown``, never passed."""
+
+    def __init__(self, setting: str) -> None:
+        super().__init__(setting)
+        self.setting = setting
+
+
+Task = Callable[[], Any]
+
+
+class Evidence:
+    """Named, lazily awaited probe results for one target."""
+
+    def __init__(self, target: Target, *, concurrent: bool = True) -> None:
+        self.target = target
+        self.concurrent = concurrent
+        self.timings: dict[str, float] = {}
+        self._tasks: dict[str, Task] = self._plan()
+        self._futures: dict[str, Future[Any]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def start(self) -> Evidence:
+        """Start every task now (or, with ``concurrent=False``, run them one by one as asked)."""
+        if self.concurrent and self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self._tasks) + 1, thread_name_prefix="evidence")
+            for key in self._tasks:
+                self._futures[key] = self._pool.submit(self._timed, key)
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _timed(self, key: str) -> Any:
+        started = time.monotonic()
+        try:
+            return self._tasks[key]()
+        finally:
+            self.timings[key] = time.monotonic() - started
+
+    def get(self, key: str) -> Any:
+        """The value of ``key``; raises :class:`NotConfigured` or :class:`ProbeError` as the probe did."""
+        if key not in self._tasks:
+            raise KeyError(key)
+        if key not in self._futures:
+            future: Future[Any] = Future()
+            try:
+                future.set_result(self._timed(key))
+            except BaseException as exc:  # noqa: BLE001 - stored and re-raised to every asker
+                future.set_exception(exc)
+            self._futures[key] = future
+        return self._futures[key].result()
+
+    def need(self, key: str) -> Any:
+        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had."""
+        value, error = self.attempt(key)
+        if error is not None:
+            unknown("probe-error", dependency=error.dependency, error=str(error), kind=error.kind)
+        return value
+
+    def attempt(self, key: str) -> tuple[Any, ProbeError | None]:
+        """``(value, None)`` or ``(None, error)``; a missing setting is always ``Unknown``."""
+        try:
+            return self.get(key), None
+        except NotConfigured as exc:
+            unknown("not-configured", setting=exc.setting)
+        except ProbeError as exc:
+            return None, exc
+        except LogSourceError as exc:
+            return None, ProbeError("log", "error", str(exc))
+
+    def keys(self) -> list[str]:
+        return list(self._tasks)
+
+    # -- the plan --------------------------------------------------------------------------------------
+
+    def _plan(self) -> dict[str, Task]:
+        t = self.target
+        plan: dict[str, Task] = {
+            "worker.side": self._worker_side,
+            "sqs.api": lambda: self._queue(t.api),
+            "sqs.worker": lambda: self._queue(self.get("worker.side")),
+            "sqs.dlq": self._dlq,
+            "sts.api": lambda: self._identity(t.api),
+            "sts.worker": lambda: self._identity(self.get("worker.side")),
+            "r2.worker": self._r2,
+            "redis.api": lambda: redis_.server_info(self._redis(t.api)),
+            "redis.worker": lambda: redis_.server_info(self._redis(self.get("worker.side"))),
+            "db.api": lambda: self._db_identity(t.api),
+            "db.worker": lambda: self._db_identity(self.get("worker.side")),
+            "videos": self._video_ids,
+            "videos.rows": self._video_rows,
+            "videos.keys": self._video_keys,
+            "videos.progress": self._progress,
+            "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
+            "log.api": lambda: self._log(t.api_log, "--api-log"),
+            "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
+            "worker.processes": lambda: process.find_processes(t.worker_process),
+            "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
+            "asg.instances": lambda: asg.running_instances(self._aws(t.api, "ec2"), t.worker_tag),
+            "asg.policies": lambda: asg.scaling_policies(self._aws(t.api, "autoscaling"), t.asg_name),
+            "asg.alarms": lambda: asg.queue_alarms(self._aws(t.api, "cloudwatch"), t.api.queue_name),
+            "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
+            "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),
+            "scaler.rule": lambda: scaler.rule(self._aws(t.api, "events"), t.scaler_rule),
+        }
+        return plan
+
+    # -- clients ---------------------------------------------------------------------------------------
+
+    def _aws(self, side: Side, service: str) -> Any:
+        if side.region is None:
+            raise NotConfigured(f"AWS_REGION ({side.name})")
+        return clients.aws_client(
+            service,
+            region=side.region,
+            access_key=side.aws_access_key,
+            secret_key=side.aws_secret_key,
+            session_token=side.aws_session_token,
+            endpoint_url=side.aws_endpoint_url,
+            timeout=self.target.timeout,
+        )
+
+    def _redis(self, side: Side) -> Any:
+        if side.redis.host is None:
+            raise NotConfigured(f"REDIS_HOST ({side.name})")
+        r = side.redis
+        return clients.redis_client(r.host, r.port, r.password, r.db, self.target.timeout)  # type: ignore[arg-type]
+
+    def _docker(self) -> Any:
+        return clients.docker_client(self.target.timeout)
+
+    def _db(self, side: Side) -> Any:
+        if side.database.url is None:
+            raise NotConfigured(f"DATABASE_URL or DB_HOST ({side.name})")
+        return clients.db_connect(side.database.url, self.target.timeout)
+
+    # -- tasks -----------------------------------------------------------------------------------------
+
+    def _worker_side(self) -> Side:
+        t = self.target
+        env = t.worker_env
+        if env is None and "docker" in t.deployments:
+            env = self.get("worker.container").env
+        if env is None and "local" in t.deployments:
+            procs = self.get("worker.processes")
+            if procs:
+                env = process.process_env(procs[0].pid)
+        if env is None:
+            raise NotConfigured("--worker-env-file")
+        try:
+            return side_from_env(env, "worker", "worker env: ")
+        except ConfigError as exc:
+            raise ProbeError("worker-env", "invalid", str(exc)) from None
+
+    def _queue(self, side: Side) -> Any:
+        return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)
+
+    def _dlq(self) -> Any:
+        info = self.get("sqs.api")
+        if info.redrive_dlq_arn is None:
+            return None
+        return sqs.dlq_info(self._aws(self.target.api, "sqs"), info.redrive_dlq_arn)
+
+    def _identity(self, side: Side) -> Any:
+        if side.aws_access_key is None and side.aws_endpoint_url is None and side.region is None:
+            raise NotConfigured(f"AWS_ACCESS_KEY_ID ({side.name})")
+        return sts.caller_identity(self._aws(side, "sts"))
+
+    def _r2(self) -> Any:
+        side: Side = self.get("worker.side")
+        if side.r2.endpoint is None:
+            raise NotConfigured("R2_ENDPOINT (worker)")
+        s3 = clients.aws_client(
+            "s3",
+            region="auto",
+            access_key=side.r2.access_key,
+            secret_key=side.r2.secret_key,
+            endpoint_url=side.r2.endpoint,
+            timeout=self.target.timeout,
+        )
+        return r2.bucket_access(s3, side.r2.bucket)
+
+    def _db_identity(self, side: Side) -> Any:
+        conn = self._db(side)
+        try:
+            return database.db_identity(conn)
+        finally:
+            conn.close()
+
+    def _video_ids(self) -> tuple[int, ...]:
+        t = self.target
+        if t.video_ids:
+            return t.video_ids
+        conn = self._db(t.api)
+        try:
+            rows = database.stuck_videos(conn, t.video_table, t.stuck_after)
+        finally:
+            conn.close()
+        return tuple(row.id for row in rows)
+
+    def _video_rows(self) -> Any:
+        ids = self.get("videos")
+        conn = self._db(self.target.api)
+        try:
+            return database.video_rows(conn, self.target.video_table, ids)
+        finally:
+            conn.close()
+
+    def _video_keys(self) -> Any:
+        t = self.target
+        return redis_.video_keys(
+            self._redis(t.api),
+            self.get("videos"),
+            lock_key=t.lock_key,
+            cancel_key=t.cancel_key,
+            progress_key=t.progress_key,
+        )
+
+    def _progress(self) -> Any:
+        base = self.target.api.api_base_url
+        if base is None:
+            raise NotConfigured("API_BASE_URL")
+        ids = self.get("videos")[:20]
+        return {vid: api_probe.progress(base, vid, timeout=self.target.timeout) for vid in ids}
+
+    def _log(self, spec: str | None, option: str) -> Any:
+        if not spec:
+            raise NotConfigured(option)
+        docker_client = self._docker() if spec.startswith("docker:") else None
+        logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
+        with open_lines(
+            spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
+        ) as lines:
+            return summarize(lines, source=spec)

@@ -1,0 +1,220 @@
+"""Recognise one log line: which of the runbook's lines it is, for which video, with which values.
+
+This is the hot path of :func:`runbook.logs.parser.summarize`, so it works on ``bytes``, returns plain
+tuples and decodes only the values it keeps. :func:`runbook.logs.parser.parse_line` wraps the result
+in an :class:`~runbook.logs.parser.Event`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final
+
+from runbook.logs import patterns as p
+
+#: Longest value kept from a line (an error text, a config message): bounds memory per video.
+MAX_FIELD: Final = 1024
+
+
+class EventKind(StrEnum):
+    """The runbook's log lines, one member per line type."""
+
+    STARTED = "started"
+    CONFIG_ERROR = "config_error"
+    SQS_UNAVAILABLE = "sqs_unavailable"
+    RECEIVED = "received"
+    LOCK_ACQUIRED = "lock_acquired"
+    PROCESS_COMPLETED = "process_completed"
+    JOB_COMPLETED = "job_completed"
+    JOB_FAILED = "job_failed"
+    PROCESSING_FAILED = "processing_failed"
+    SKIP_LOCK = "skip_lock"
+    SKIP_STATUS = "skip_status"
+    SKIP_CANCEL = "skip_cancel"
+    ROW_EXISTS = "row_exists"
+    ENQUEUED = "enqueued"
+    ENQUEUE_FAILED = "enqueue_failed"
+
+
+Fields = tuple[tuple[str, str], ...]
+#: (kind, video id, fields) as :func:`classify` returns it.
+Raw = tuple[EventKind, int | None, Fields]
+
+_SQS_KINDS: Final = {
+    b"MESSAGE_RECEIVED": EventKind.RECEIVED,
+    b"JOB_COMPLETED": EventKind.JOB_COMPLETED,
+    b"JOB_FAILED": EventKind.JOB_FAILED,
+}
+# Values of an SQS_* line worth keeping; anything else in the line is ignored.
+_SQS_KEYS: Final = frozenset({b"request_id", b"tenant_id"})
+_NO_FIELDS: Fields = ()
+
+
+def text(value: bytes) -> str:
+    """Decode a kept value: bounded, invalid UTF-8 replaced, surrounding blanks (and CR) dropped."""
+    return value[:MAX_FIELD].decode("utf-8", "replace").strip()
+
+
+def _video_id(line: bytes, start: int) -> int | None:
+    # The id normally follows the phrase; look before it too for reordered (structured) formats.
+    m = p.VIDEO_ID.search(line, start) or p.VIDEO_ID.search(line)
+    return int(m.group(1)) if m is not None else None
+
+
+def _error(line: bytes, start: int) -> str | None:
+    m = p.ERROR_FIELD.search(line, start)
+    return text(m.group(1)) if m is not None else None
+
+
+def classify(line: bytes, *, full: bool = True) -> Raw | None:
+    """Return ``(kind, video_id, fields)`` for a runbook line, or ``None`` for any other line.
+
+    ``line`` must already be capped (see :data:`~runbook.logs.patterns.MAX_SCAN`). With
+    ``full=False`` the values that :func:`~runbook.logs.parser.summarize` does not keep (request and
+    tenant ids, ``hls_path``) are not extracted, which makes the common lines cheaper. When a line
+    could match two phrases, the order below decides: the worker's own SQS_* and [HANDLER] lines
+    first, ``config error`` and ``row exists=`` last because they also appear inside other lines'
+    error texts.
+    """
+    raw = _classify(line, full)
+    if b"row exists=" in line:
+        m = p.ROW_EXISTS.search(line)
+        if m is not None:
+            row = ("row_exists", m.group(1).decode())
+            if raw is None:
+                vid = _video_id(line, 0)
+                return None if vid is None else (EventKind.ROW_EXISTS, vid, (row,))
+            return raw[0], raw[1], (*raw[2], row)
+    return raw
+
+
+def _classify(line: bytes, full: bool) -> Raw | None:  # one return per line type
+    if b"SQS" in line:
+        m = p.SQS_EVENT.search(line)
+        if m is not None:
+            return _sqs_event(line, m, full)
+        if p.STARTED.search(line) is not None:
+            fields: list[tuple[str, str]] = []
+            q = p.QUEUE.search(line)
+            if q is not None:
+                fields.append(("queue", text(q.group(1))))
+            w = p.WAIT_TIME.search(line)
+            if w is not None:
+                fields.append(("wait_time", w.group(1).decode()))
+            return EventKind.STARTED, None, tuple(fields)
+        m = p.SQS_UNAVAILABLE.search(line)
+        if m is not None:
+            detail = m.group(1)
+            return EventKind.SQS_UNAVAILABLE, None, (("error", text(detail)),) if detail else _NO_FIELDS
+    if b"[HANDLER]" in line:
+        m = p.HANDLER.search(line)
+        if m is not None:
+            return _handler(line, m, full)
+    if b"Video processing failed" in line:
+        m = p.PROCESSING_FAILED.search(line)
+        if m is not None:
+            start = m.end()
+            error = _error(line, start)
+            if error is None:  # no "error=": keep whatever the line says after the phrase
+                error = text(line[start:])
+            return EventKind.PROCESSING_FAILED, _video_id(line, start), (("error", error),)
+    if b"Video job enqueue" in line:
+        m = p.ENQUEUED.search(line)
+        if m is not None:
+            return EventKind.ENQUEUED, int(m.group(1)), _NO_FIELDS
+        m = p.ENQUEUE_FAILED.search(line)
+        if m is not None:
+            return EventKind.ENQUEUE_FAILED, int(m.group(1)), (("error", _error(line, m.end()) or ""),)
+    if b"/upload/complete" in line:
+        raw = _upload_503(line)
+        if raw is not None:
+            return raw
+    if b"config error" in line:
+        m = p.CONFIG_ERROR.search(line)
+        if m is not None:
+            message = m.group(1)
+            fields = [("error", text(message))]
+            var = p.ENV_VAR.search(message)
+            if var is not None:
+                fields.append(("variable", var.group(1).decode()))
+            return EventKind.CONFIG_ERROR, None, tuple(fields)
+    return None
+
+
+def _sqs_event(line: bytes, m: re.Match[bytes], full: bool) -> Raw:
+    kind = _SQS_KINDS[m.group(1)]
+    vid = m.group(2)
+    video_id = int(vid) if vid is not None else _video_id(line, 0)
+    if not full and kind is not EventKind.JOB_FAILED:
+        return kind, video_id, _NO_FIELDS
+    start = m.start()
+    fields: list[tuple[str, str]] = []
+    if full:
+        fields.extend((k.decode(), text(v)) for k, v in p.KV.findall(line, start) if k in _SQS_KEYS)
+    if kind is EventKind.JOB_FAILED:
+        error = _error(line, start)
+        if error is not None:
+            fields.append(("error", error))
+    return kind, video_id, tuple(fields)
+
+
+def _handler(line: bytes, m: re.Match[bytes], full: bool) -> Raw:
+    name = m.lastgroup
+    if name == "skip_status":
+        return EventKind.SKIP_STATUS, int(m.group(name)), _NO_FIELDS
+    if name == "skip_cancel":
+        return EventKind.SKIP_CANCEL, int(m.group(name)), _NO_FIELDS
+    # "Lock acquisition failed" names no video in the runbook; summarize() attributes it.
+    vid = p.VIDEO_ID.search(line, m.end())
+    video_id = int(vid.group(1)) if vid is not None else None
+    if name == "lock_acquired":
+        return EventKind.LOCK_ACQUIRED, video_id, _NO_FIELDS
+    if name == "skip_lock":
+        return EventKind.SKIP_LOCK, video_id, _NO_FIELDS
+    fields: Fields = _NO_FIELDS
+    if full:
+        h = p.HLS_PATH.search(line, m.end())
+        fields = (("hls_path", text(h.group(1))),) if h is not None else _NO_FIELDS
+    return EventKind.PROCESS_COMPLETED, video_id, fields
+
+
+def _upload_503(line: bytes) -> Raw | None:
+    m = p.UPLOAD_COMPLETE_POST.search(line)
+    if m is not None:
+        if p.STATUS_AFTER_PATH.match(line, m.end()) or p.STATUS_FIELD.search(line):
+            return EventKind.ENQUEUE_FAILED, int(m.group(1)), (("error", "HTTP 503"),)
+        return None
+    m = p.DJANGO_503.search(line)
+    if m is not None:
+        return EventKind.ENQUEUE_FAILED, int(m.group(1)), (("error", "HTTP 503"),)
+    return None
+
+
+def parse_timestamp(head: bytes | None) -> datetime | None:
+    """Parse a leading RFC3339 / ISO 8601 / ``YYYY-MM-DD HH:MM:SS,mmm`` timestamp into UTC.
+
+    A timestamp without a zone is taken as UTC (docker's and CloudWatch's are UTC; a worker logging
+    local time should log its offset). Impossible values (month 13, second 61) give ``None``.
+    """
+    if not head:
+        return None
+    m = p.TIMESTAMP.match(head)
+    if m is None:
+        return None
+    stamp, zone = m.group(1), m.group(2)
+    numeric = zone is not None and zone[:1] in b"+-"
+    # Appending the zone lets fromisoformat (C; ',' or '.', any number of fraction digits, +hh[[:]mm])
+    # return an aware datetime in one call; 'Z', 'UTC' and no zone at all are all UTC here.
+    stamp += zone if numeric else b"+00:00"
+    try:
+        parsed = datetime.fromisoformat(stamp.decode("ascii"))
+    except ValueError:
+        return None
+    if not numeric:
+        return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, say
+        return None

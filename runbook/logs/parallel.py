@@ -1,0 +1,117 @@
+"""Summarize a large regular file on several cores.
+
+Why: the per-line cost of Python is what separates :func:`~runbook.logs.parser.summarize` from
+``grep -c``; a worker log of a gigabyte has room for every core. The file is cut at line starts into
+ranges; worker processes find and classify the runbook's lines of their ranges (the expensive part)
+and send back compact tuples; this process applies them in file order, so the result is exactly
+the one of a sequential pass (same line numbers, same lock-skip attribution).
+
+Only the ``fork`` start method is used: it starts in milliseconds and never re-imports the caller's
+``__main__`` (which ``spawn`` would, surprising a script without a ``__main__`` guard). Where it is
+unavailable the caller falls back to one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from itertools import pairwise
+from typing import Final
+
+from runbook.logs.classify import EventKind, Fields, classify
+from runbook.logs.scan import candidate_lines, iter_blocks
+from runbook.logs.summary import Summarizer, timestamp_head
+
+logger = logging.getLogger(__name__)
+
+#: Below this size one process is faster than starting workers.
+PARALLEL_MIN_BYTES: Final = 48 << 20
+#: Target size of one range: several per worker, so that applying results overlaps the scanning.
+_RANGE_BYTES: Final = 32 << 20
+
+_KINDS: Final = tuple(EventKind)
+_CODES: Final = {kind: code for code, kind in enumerate(_KINDS)}
+# (line number within the range, kind code, video id, fields, raw timestamp head): an int code
+# pickles and unpickles far faster than an Enum member.
+_Found = tuple[int, int, int | None, Fields, bytes | None]
+
+
+def available_workers() -> int:
+    """Cores this process may use (its CPU affinity), or 1 where ``fork`` is not available."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+def line_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int, int]]:
+    """Cut ``[start, end)`` of ``path`` into up to ``parts`` ranges that each begin at a line start."""
+    cuts = [start]
+    with open(path, "rb") as f:
+        for i in range(1, parts):
+            target = start + (end - start) * i // parts
+            if target <= cuts[-1]:
+                continue
+            f.seek(target - 1)
+            # Walk to the end of the line the cut falls in; a cut never splits a line.
+            position = target - 1
+            while position < end:
+                piece = f.read(1 << 16)
+                if not piece:
+                    position = end
+                    break
+                newline = piece.find(b"\n")
+                if newline >= 0:
+                    position += newline + 1
+                    break
+                position += len(piece)
+            if cuts[-1] < position < end:
+                cuts.append(position)
+    cuts.append(end)
+    return list(pairwise(cuts))
+
+
+def _scan_range(task: tuple[str, int, int]) -> tuple[int, list[_Found]]:
+    """In a worker: the line count of one range and its classified events."""
+    path, start, end = task
+    found: list[_Found] = []
+    lines = 0
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        left = end - start
+
+        def read(size: int) -> bytes:
+            nonlocal left
+            data = f.read(min(size, left)) if left > 0 else b""
+            left -= len(data)
+            return data
+
+        for block in iter_blocks(read):
+            base = lines + 1
+            for index, line in candidate_lines(block):
+                raw = classify(line, full=False)
+                if raw is not None:
+                    found.append((base + index, _CODES[raw[0]], raw[1], raw[2], timestamp_head(line)))
+            lines += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    return lines, found
+
+
+def summarize_range(summarizer: Summarizer, path: str, start: int, end: int, workers: int) -> None:
+    """Feed ``[start, end)`` of the regular file ``path`` to ``summarizer`` using ``workers`` processes.
+
+    ``start`` must be a line start. Raises ``OSError`` if the file cannot be read.
+    """
+    parts = max(workers, (end - start) // _RANGE_BYTES)
+    tasks = [(path, a, b) for a, b in line_ranges(path, start, end, parts)]
+    logger.debug("scanning %s in %d ranges with %d processes", path, len(tasks), workers)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        apply = summarizer.apply
+        for lines, found in pool.imap(_scan_range, tasks):
+            offset = summarizer.lines
+            for line_no, code, vid, fields, ts in found:
+                apply(_KINDS[code], vid, fields, ts, offset + line_no)
+            summarizer.skip_lines(lines)

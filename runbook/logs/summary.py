@@ -1,0 +1,176 @@
+"""The streaming reducer behind :func:`runbook.logs.parser.summarize`.
+
+Feed it lines (:meth:`Summarizer.feed_line`), blocks of lines (:meth:`Summarizer.feed_block`, the
+fast path) or already classified events (:meth:`Summarizer.apply`, used by the parallel file scan),
+then take :meth:`Summarizer.result`. State grows with distinct videos only.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
+from runbook.logs.patterns import MAX_SCAN
+from runbook.logs.scan import candidate_lines
+from runbook.logs.timeline import MAX_MESSAGES, LogSummary, _Video
+
+#: First bytes a line can have when it starts with a timestamp (digits, '[', blanks).
+_TS_FIRST: Final = b"0123456789[ \t"
+#: Bytes of a line kept as its raw timestamp; converted only for the timestamps that are reported.
+_TS_BYTES: Final = 48
+
+
+def as_line(line: str | bytes) -> bytes:
+    """A line as capped bytes without its terminator (lone surrogates in a str are kept, not fatal)."""
+    if isinstance(line, str):
+        line = line[:MAX_SCAN].encode("utf-8", "surrogatepass")
+    if len(line) > MAX_SCAN:
+        line = line[:MAX_SCAN]
+    return line.rstrip(b"\r\n")
+
+
+def timestamp_head(line: bytes) -> bytes | None:
+    """The raw leading bytes that may hold the line's timestamp, or ``None`` when it cannot have one."""
+    return line[:_TS_BYTES] if line and line[:1] in _TS_FIRST else None
+
+
+class Summarizer:
+    """Reduce a stream of log lines to a :class:`~runbook.logs.timeline.LogSummary`.
+
+    Limitation: a ``Lock acquisition failed`` line is attributed to the last ``SQS_MESSAGE_RECEIVED``
+    of the same stream. When two workers' lines are interleaved in one stream (one CloudWatch group,
+    ``docker compose logs``), it may land on the other worker's video; give each worker its own
+    source when that matters.
+    """
+
+    def __init__(self, source: str = "") -> None:
+        self.source = source
+        self._lines = 0
+        self._events = 0
+        self._first_ts: bytes | None = None
+        self._last_ts: bytes | None = None
+        self._counts: dict[EventKind, int] = {}
+        self._first_line: dict[EventKind, int] = {}
+        self._last_line: dict[EventKind, int] = {}
+        self._queue: str | None = None
+        self._wait_time: int | None = None
+        self._config_errors: list[str] = []
+        self._config_variables: dict[str, None] = {}  # an ordered set
+        self._sqs_error: str | None = None
+        self._enqueued: dict[int, bytes | None] = {}
+        self._enqueue_failures: dict[int, str] = {}
+        self._videos: dict[int, _Video] = {}
+        self._last_received: int | None = None
+        self._unattributed = 0
+
+    @property
+    def lines(self) -> int:
+        """Lines accounted for so far."""
+        return self._lines
+
+    def skip_lines(self, count: int) -> None:
+        """Account for ``count`` lines without events (their events were applied with :meth:`apply`)."""
+        self._lines += count
+
+    def feed_line(self, line: str | bytes) -> None:
+        """Account for one line (with or without its terminator)."""
+        self._lines += 1
+        data = as_line(line)
+        # The anchors of patterns.ANCHORS spelled out: a chain of ``in`` is the cheapest prefilter
+        # per line, and most lines of a real log are none of the runbook's.
+        if (
+            b"SQS" in data
+            or b"[HANDLER]" in data
+            or b"config error" in data
+            or b"Video processing failed" in data
+            or b"Video job enqueue" in data
+            or b"row exists=" in data
+            or b"/upload/complete" in data
+        ):
+            raw = classify(data, full=False)
+            if raw is not None:
+                self.apply(raw[0], raw[1], raw[2], timestamp_head(data), self._lines)
+
+    def feed_block(self, block: bytes) -> None:
+        """Account for a block of whole lines, each ending with ``\\n`` (the last one may not)."""
+        base = self._lines + 1
+        apply = self.apply
+        for index, line in candidate_lines(block):
+            raw = classify(line, full=False)
+            if raw is not None:
+                apply(raw[0], raw[1], raw[2], line[:_TS_BYTES] if line[:1] in _TS_FIRST else None, base + index)
+        self._lines += block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
+
+    def apply(self, kind: EventKind, vid: int | None, fields: Fields, ts: bytes | None, line_no: int) -> None:
+        """Account for one classified event found on line ``line_no`` (``ts``: its raw timestamp head)."""
+        self._events += 1
+        counts = self._counts
+        seen = counts.get(kind)
+        if seen is None:
+            counts[kind] = 1
+            self._first_line[kind] = line_no
+        else:
+            counts[kind] = seen + 1
+        self._last_line[kind] = line_no
+        if ts is not None:
+            if self._first_ts is None:
+                self._first_ts = ts
+            self._last_ts = ts
+        if kind is EventKind.RECEIVED:
+            self._last_received = vid  # None for a truncated line: better unattributed than wrong
+        elif kind is EventKind.SKIP_LOCK and vid is None:
+            vid = self._last_received
+            if vid is None:
+                self._unattributed += 1
+                return
+        if vid is None:
+            self._source_event(kind, dict(fields))
+        elif kind is EventKind.ENQUEUED:
+            self._enqueued[vid] = ts
+        elif kind is EventKind.ENQUEUE_FAILED:
+            self._enqueue_failures[vid] = dict(fields).get("error", "")
+        else:
+            video = self._videos.get(vid)
+            if video is None:
+                video = self._videos[vid] = _Video()
+            video.add(kind, fields, ts)
+
+    def _source_event(self, kind: EventKind, fields: dict[str, str]) -> None:
+        if kind is EventKind.STARTED:
+            self._queue = fields.get("queue", self._queue)
+            wait = fields.get("wait_time")
+            self._wait_time = int(wait) if wait is not None else self._wait_time
+        elif kind is EventKind.CONFIG_ERROR:
+            self._config_errors.append(fields.get("error", ""))
+            del self._config_errors[:-MAX_MESSAGES]
+            variable = fields.get("variable")
+            if variable is not None and len(self._config_variables) < 4 * MAX_MESSAGES:
+                self._config_variables[variable] = None
+        elif kind is EventKind.SQS_UNAVAILABLE:
+            self._sqs_error = fields.get("error", self._sqs_error)
+
+    def result(self) -> LogSummary:
+        """The summary of everything fed so far (the summarizer can keep being fed afterwards)."""
+        counts = dict(self._counts)
+        return LogSummary(
+            source=self.source,
+            lines=self._lines,
+            events=self._events,
+            first_ts=parse_timestamp(self._first_ts),
+            last_ts=parse_timestamp(self._last_ts),
+            counts=MappingProxyType(counts),
+            first_line=MappingProxyType(dict(self._first_line)),
+            last_line=MappingProxyType(dict(self._last_line)),
+            started=counts.get(EventKind.STARTED, 0),
+            queue=self._queue,
+            wait_time=self._wait_time,
+            config_errors=tuple(self._config_errors),
+            config_variables=tuple(self._config_variables),
+            sqs_unavailable=counts.get(EventKind.SQS_UNAVAILABLE, 0),
+            sqs_error=self._sqs_error,
+            enqueued=MappingProxyType({vid: parse_timestamp(ts) for vid, ts in self._enqueued.items()}),
+            enqueue_failures=MappingProxyType(dict(self._enqueue_failures)),
+            timelines=MappingProxyType({vid: v.freeze(vid) for vid, v in self._videos.items()}),
+            unattributed_skips=self._unattributed,
+        )

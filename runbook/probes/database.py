@@ -1,0 +1,203 @@
+"""Video rows (runbook §9 "DB status", appendix "different DB") on sqlite3 or psycopg connections.
+
+SELECT only. The table name comes from an option, so it is checked against an identifier pattern
+and quoted; ids travel as one bound parameter per batch (``json_each`` / ``= ANY``), never as text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeAlias
+
+import psycopg
+import psycopg.pq
+
+from runbook.probes.errors import ProbeError, from_db
+
+Connection: TypeAlias = "sqlite3.Connection | psycopg.Connection[Any]"
+
+BATCH_SIZE: Final = 1000
+STUCK_STATUSES: Final = ("UPLOADED", "PROCESSING")
+_IDENT: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_TIME_COLUMNS: Final = ("updated_at", "modified_at", "created_at")
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    """One video row; ``updated_at`` is the row's update time (else its creation time), UTC."""
+
+    id: int
+    status: str
+    hls_path: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Columns:
+    table_sql: str
+    hls: str | None
+    time: str | None
+
+
+def _quote_table(table: str) -> str:
+    parts = table.split(".")
+    if not 1 <= len(parts) <= 2 or not all(_IDENT.match(part) for part in parts):
+        raise ProbeError("database", "invalid", f"invalid table name {table!r}")
+    return ".".join(f'"{part}"' for part in parts)
+
+
+def _is_sqlite(conn: Connection) -> bool:
+    return isinstance(conn, sqlite3.Connection)
+
+
+def _run(conn: Connection, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Execute one SELECT; end the implicit transaction psycopg opened so none stays idle."""
+    idle_before = (
+        isinstance(conn, psycopg.Connection)
+        and not conn.autocommit
+        and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    )
+    try:
+        if isinstance(conn, sqlite3.Connection):
+            cursor: Any = conn.execute(sql, tuple(params))
+        else:
+            cursor = conn.execute(sql.replace("?", "%s"), tuple(params))
+        names = [str(column[0]) for column in cursor.description or ()]
+        rows: list[tuple[Any, ...]] = [tuple(row) for row in cursor.fetchall()]
+    except (sqlite3.Error, psycopg.Error) as exc:
+        if idle_before and isinstance(conn, psycopg.Connection):
+            conn.rollback()
+        raise from_db(exc) from exc
+    if idle_before and isinstance(conn, psycopg.Connection):
+        conn.rollback()
+    return names, rows
+
+
+def _columns(conn: Connection, table: str) -> _Columns:
+    table_sql = _quote_table(table)
+    names, _ = _run(conn, f"SELECT * FROM {table_sql} LIMIT 0")
+    lower = {name.lower(): name for name in names}
+    for required in ("id", "status"):
+        if required not in lower:
+            raise ProbeError("database", "not-found", f"not-found: table {table} has no column {required!r}")
+    time = next((lower[name] for name in _TIME_COLUMNS if name in lower), None)
+    return _Columns(table_sql=table_sql, hls=lower.get("hls_path"), time=time)
+
+
+def _select(columns: _Columns) -> str:
+    hls = f'"{columns.hls}"' if columns.hls else "NULL"
+    time = f'"{columns.time}"' if columns.time else "NULL"
+    return f'SELECT "id", "status", {hls}, {time} FROM {columns.table_sql}'
+
+
+def _as_datetime(value: object) -> datetime | None:
+    parsed: datetime | None
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    else:
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        try:
+            parsed = datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
+    # Django stores naive datetimes in UTC (USE_TZ) on sqlite.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _row(raw: tuple[Any, ...]) -> VideoRow:
+    video_id, status, hls_path, stamp = raw
+    return VideoRow(
+        id=int(video_id),
+        status=str(status),
+        hls_path=None if hls_path in (None, "") else str(hls_path),
+        updated_at=_as_datetime(stamp),
+    )
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    checked: list[int] = []
+    for video_id in ids:
+        if isinstance(video_id, bool) or not isinstance(video_id, int):
+            raise ProbeError("database", "invalid", f"video id {video_id!r} is not an integer")
+        checked.append(video_id)
+    return list(dict.fromkeys(checked))
+
+
+def video_rows(
+    conn: Connection, table: str, ids: Iterable[int], *, batch_size: int = BATCH_SIZE
+) -> dict[int, VideoRow]:
+    """Rows for ``ids`` (missing ids are absent from the answer), one query per ``batch_size`` ids."""
+    unique = _ids(ids)
+    columns = _columns(conn, table)
+    base = _select(columns)
+    found: dict[int, VideoRow] = {}
+    for start in range(0, len(unique), batch_size):
+        batch = unique[start : start + batch_size]
+        if _is_sqlite(conn):
+            sql = f'{base} WHERE "id" IN (SELECT value FROM json_each(?))'
+            param: object = "[" + ",".join(str(video_id) for video_id in batch) + "]"
+        else:
+            sql, param = f'{base} WHERE "id" = ANY(?)', batch
+        _, rows = _run(conn, sql, (param,))
+        for raw in rows:
+            row = _row(raw)
+            found[row.id] = row
+    return found
+
+
+def stuck_videos(
+    conn: Connection,
+    table: str,
+    older_than_seconds: float,
+    now: datetime | None = None,
+    limit: int = 100,
+    *,
+    statuses: Sequence[str] = STUCK_STATUSES,
+) -> list[VideoRow]:
+    """Videos still in ``statuses`` whose time column is older than ``older_than_seconds``, oldest first.
+
+    Naive timestamps are taken as UTC (Django's storage); on PostgreSQL a ``timestamp`` column is
+    compared in the session time zone, which :func:`runbook.clients.db_connect` sets to UTC.
+    """
+    if limit < 1 or older_than_seconds < 0:
+        raise ProbeError("database", "invalid", "limit must be >= 1 and older_than_seconds >= 0")
+    columns = _columns(conn, table)
+    if columns.time is None:
+        raise ProbeError("database", "not-found", f"not-found: table {table} has no updated_at/created_at")
+    current = now if now is not None else datetime.now(UTC)
+    if current.tzinfo is None:
+        current = current.replace(tzinfo=UTC)
+    cutoff = current.astimezone(UTC) - timedelta(seconds=older_than_seconds)
+    marks = ", ".join("?" for _ in statuses)
+    time = f'"{columns.time}"'
+    if _is_sqlite(conn):
+        where = f"julianday({time}) < julianday(?)"
+        order = f"julianday({time})"
+        cutoff_param: object = cutoff.replace(tzinfo=None).isoformat(sep=" ")
+    else:
+        where, order, cutoff_param = f"{time} < ?", time, cutoff
+    sql = f'{_select(columns)} WHERE "status" IN ({marks}) AND {where} ORDER BY {order}, "id" LIMIT ?'
+    _, rows = _run(conn, sql, (*statuses, cutoff_param, limit))
+    return [_row(raw) for raw in rows]
+
+
+def db_identity(conn: Connection) -> str:
+    """Which database this is: sqlite's resolved file path, or ``host:port/dbname`` (no user/password)."""
+    if isinstance(conn, sqlite3.Connection):
+        _, rows = _run(conn, "PRAGMA database_list")
+        for _seq, name, path in rows:
+            if name == "main":
+                return os.path.realpath(path) if path else ":memory:"
+        return ":memory:"
+    info = conn.info
+    host = info.host or "localhost"
+    return f"{host}:{info.port}/{info.dbname}"

@@ -1,0 +1,41 @@
+"""What a run looks at: the mode, the deployment, both programs' settings and the suite's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runbook.config import Side
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything the evidence gatherer needs; built by the pytest plugin or by a Python shell."""
+
+    mode: str  # "live" | "rehearsal"
+    api: Side
+    deployment: str | None = None  # docker | asg | local | None (not chosen)
+    #: Deployments whose §1 checks apply; the rehearsal covers a worker process (or container) and an ASG.
+    deployments: tuple[str, ...] = ()
+    worker_env: dict[str, str] | None = field(default=None, repr=False)
+    worker_env_source: str | None = None
+    worker_log: str | None = None
+    api_log: str | None = None
+    worker_container: str = "academy-video-worker"
+    api_container: str = "academy-api"
+    worker_process: str = "video_worker"
+    asg_name: str = "academy-video-worker-asg"
+    worker_tag: str = "academy-video-worker"
+    scaler_lambda: str = "academy-worker-queue-depth-metric"
+    scaler_rule: str = "academy-worker-queue-depth-rate"
+    alt_scaler_lambda: str = "academy-worker-autoscale"
+    video_ids: tuple[int, ...] = ()
+    video_table: str = "video_video"
+    lock_key: str = "job:encode:{id}:lock"
+    cancel_key: str = "job:encode:{id}:cancel"
+    progress_key: str = "job:encode:{id}:progress"
+    stuck_after: float = 1800.0
+    #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
+    long_job_after: float = 600.0
+    timeout: float = 3.0
+    lang: str = "ko"
+    services: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,239 @@
+"""What operators read: each cause's explanation and its remediation, in Korean (default) and English.
+
+Templates are filled with the check's facts (queue names, ids, TTLs, variables). The remediation is the exact
+command, with real values, as the runbook writes it; the suite never runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class _Facts(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "<" + key + ">"
+
+
+@dataclass(frozen=True)
+class Text:
+    ko: str
+    en: str
+    fix: str = ""
+
+
+CAUSES: dict[str, Text] = {
+    "worker-not-running": Text(
+        "워커 {where}가 실행 중이 아님 ({state}): 메시지를 소비할 프로세스가 없어 인코딩이 진행되지 않음",
+        "worker {where} is not running ({state}): nothing consumes the queue, so nothing encodes",
+        "{start_cmd}",
+    ),
+    "no-inservice-instances": Text(
+        "ASG {asg}: Desired {desired}, InService {in_service}, 실행 중 인스턴스(tag Name={tag}) {running}대 — 워커 없음",
+        "ASG {asg}: desired {desired}, InService {in_service}, running instances (tag Name={tag}) {running}: no worker",
+        "aws autoscaling set-desired-capacity --region {region} --auto-scaling-group-name {asg} --desired-capacity 1",
+    ),
+    "queue-missing": Text(
+        "{side} 큐 {queue} 가 리전 {region}에 없음 (get_queue_url 실패)",
+        "{side} queue {queue} does not exist in region {region} (get_queue_url failed)",
+        "aws sqs create-queue --region {region} --queue-name {queue}  # 또는 VIDEO_SQS_QUEUE_NAME 확인",
+    ),
+    "queue-name-mismatch": Text(
+        "API는 큐 {api_queue}에 넣고 워커는 {worker_queue}에서 받음 — VIDEO_SQS_QUEUE_NAME 불일치",
+        "the API enqueues to {api_queue} but the worker receives from {worker_queue}: VIDEO_SQS_QUEUE_NAME differs",
+        "워커 환경변수 VIDEO_SQS_QUEUE_NAME={api_queue} 로 맞춘 뒤: {restart_cmd}",
+    ),
+    "region-mismatch": Text(
+        "API 리전 {api_region}, 워커 리전 {worker_region} — 서로 다른 큐를 봄 ({api_url} ≠ {worker_url})",
+        "API region {api_region}, worker region {worker_region}: they see different queues ({api_url} != {worker_url})",
+        "워커 환경변수 AWS_REGION={api_region} 로 맞춘 뒤: {restart_cmd}",
+    ),
+    "queue-access-denied": Text(
+        "{side} 자격 증명으로 큐 {queue} 접근 거부: {error}",
+        "{side} credentials are denied access to queue {queue}: {error}",
+        "IAM 정책에 sqs:GetQueueUrl/ReceiveMessage/DeleteMessage/ChangeMessageVisibility 추가 후: "
+        "docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py",
+    ),
+    "dlq-not-empty": Text(
+        "DLQ {dlq}에 메시지 {count}개 — 재시도 한도를 넘긴 작업이 있음",
+        "dead-letter queue {dlq} holds {count} message(s): jobs exhausted their retries",
+        "aws sqs start-message-move-task --region {region} --source-arn {dlq_arn}  # 원인 해결 후 재처리",
+    ),
+    "config-missing": Text(
+        "워커 필수 환경변수 {var} 없음 → 워커가 `config error`로 exit(1)",
+        "the worker's required variable {var} is missing: the worker exits with `config error`",
+        "워커 환경(.env / -e)에 {var} 설정 후: {restart_cmd}",
+    ),
+    "config-error-logged": Text(
+        "워커 로그 시작 부분에 `{line}` — 설정 로드 실패로 종료",
+        "the worker's log starts with `{line}`: it stopped on a configuration error",
+        "워커 환경에 {var} 설정 후: {restart_cmd}",
+    ),
+    "db-mismatch": Text(
+        "API와 워커가 서로 다른 DB를 봄 (API {api_db}, 워커 {worker_db})",
+        "the API and the worker use different databases (API {api_db}, worker {worker_db})",
+        "워커의 DB_HOST / DB_NAME / DB_USER (또는 DATABASE_URL)를 API와 같게 맞춘 뒤: {restart_cmd}",
+    ),
+    "aws-credentials-invalid": Text(
+        "{side}의 AWS 자격 증명이 유효하지 않음 ({error})",
+        "the {side}'s AWS credentials are invalid ({error})",
+        "{side} 환경의 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY 교체 후 확인: aws sts get-caller-identity; {restart_cmd}",
+    ),
+    "r2-credentials-invalid": Text(
+        "워커의 R2 키로 버킷 {bucket} 접근 불가 ({error})",
+        "the worker's R2 keys cannot access bucket {bucket} ({error})",
+        "R2_ACCESS_KEY / R2_SECRET_KEY 교체 후 확인: aws s3api head-bucket --bucket {bucket} --endpoint-url {endpoint}",
+    ),
+    "no-message-received": Text(
+        "video_id={video_id}: API는 enqueue했으나 워커가 메시지를 받지 못함 (SQS_MESSAGE_RECEIVED 없음)",
+        "video_id={video_id}: the API enqueued it but the worker never received it (no SQS_MESSAGE_RECEIVED)",
+        "§2 점검: docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py",
+    ),
+    "job-failed": Text(
+        "video_id={video_id}: SQS_JOB_FAILED ({error})",
+        "video_id={video_id}: SQS_JOB_FAILED ({error})",
+        "{logs_cmd} | grep 'video_id={video_id}'",
+    ),
+    "processing-exception": Text(
+        "video_id={video_id}: 처리 중 예외 — `Video processing failed: {error}`",
+        "video_id={video_id}: exception while processing: `Video processing failed: {error}`",
+        "ffmpeg/R2 확인: {ffmpeg_cmd}",
+    ),
+    "complete-not-found": Text(
+        "video_id={video_id}: 인코딩은 끝났으나 complete_video가 행을 찾지 못함 (row exists={row_exists}){why}",
+        "video_id={video_id}: encoded, but complete_video found no row (row exists={row_exists}){why}",
+        "인코딩 중 강의/세션/영상을 삭제하지 말 것; 워커와 API의 DB_HOST / DB_NAME 비교 후 재시도: {retry_cmd}",
+    ),
+    "enqueue-not-logged": Text(
+        "video_id={video_id}: API 로그에 `Video job enqueued: video_id={video_id}` 없음 — 업로드 완료 후 enqueue 안 됨",
+        "video_id={video_id}: no `Video job enqueued: video_id={video_id}` in the API log: never enqueued",
+        "재 enqueue: {retry_cmd}",
+    ),
+    "enqueue-failed": Text(
+        "API enqueue 실패 {count}건 (예: video_id={video_id}: {error})",
+        "{count} enqueue failure(s) in the API log (e.g. video_id={video_id}: {error})",
+        "API 쪽 SQS 설정·자격 증명 점검 (§2): docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py",
+    ),
+    "redis-unreachable": Text(
+        "{side}의 Redis {redis} 연결 실패 ({error}) — 진행률이 UNKNOWN/오래된 값으로 보임 (인코딩 자체는 진행 가능)",
+        "the {side}'s Redis {redis} is unreachable ({error}): progress shows UNKNOWN or stale values",
+        "redis-cli -h {host} -p {port} -n {db} PING",
+    ),
+    "redis-mismatch": Text(
+        "API Redis {api_redis} ≠ 워커 Redis {worker_redis} — 진행률이 API에 보이지 않음",
+        "API Redis {api_redis} != worker Redis {worker_redis}: the API never sees progress",
+        "워커의 REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_DB 를 API와 같게 맞춘 뒤: {restart_cmd}",
+    ),
+    "stale-lock": Text(
+        "video_id={video_id}: Redis 락 {key} 잔류 (TTL {ttl}s 남음), DB {status} — 워커가 skip 후 메시지 삭제",
+        "video_id={video_id}: stale Redis lock {key} ({ttl}s left), DB {status}: workers skip and delete it",
+        "{redis_cli} DEL {key}  # 그 다음 재시도: {retry_cmd}",
+    ),
+    "status-not-uploaded": Text(
+        "video_id={video_id}: DB 상태 {status} (UPLOADED 아님) — `Cannot mark video {video_id} as PROCESSING, skipping`",
+        "video_id={video_id}: DB status {status}, not UPLOADED: the worker skips it",
+        "retry API로 UPLOADED 후 재 enqueue: {retry_cmd}",
+    ),
+    "cancel-requested": Text(
+        "video_id={video_id}: 취소 플래그 {key} 설정됨 (TTL {ttl}s) — 워커가 skip",
+        "video_id={video_id}: cancel flag {key} is set ({ttl}s left): the worker skips it",
+        "TTL 만료({ttl}s) 후 재시도: {retry_cmd}",
+    ),
+    "asg-max-too-low": Text(
+        "ASG {asg} MaxSize {max} — 큐에 {depth}개가 있어도 절대 늘어나지 않음",
+        "ASG {asg} MaxSize {max}: it never grows, with {depth} job(s) queued",
+        "aws autoscaling update-auto-scaling-group --region {region} --auto-scaling-group-name {asg} --max-size 2",
+    ),
+    "scaler-lambda-missing": Text(
+        "오토스케일 Lambda {function} 없음 (ASG 정책·알람 대안도 없음) — 스케일 안 됨",
+        "scaler Lambda {function} is missing (and no ASG policy + alarm alternative): nothing scales",
+        ".\\scripts\\deploy_worker_asg.ps1  # Lambda + EventBridge 배포",
+    ),
+    "scaler-rule-missing": Text(
+        "EventBridge 규칙 {rule} 없음 또는 Lambda를 호출하지 않음 ({detail})",
+        "EventBridge rule {rule} is missing or does not target the Lambda ({detail})",
+        ".\\scripts\\deploy_worker_asg.ps1  # aws events list-rules --region {region} --query \"Rules[?Name=='{rule}']\"",
+    ),
+    "scaler-rule-disabled": Text(
+        "EventBridge 규칙 {rule} 이 {state} — Lambda가 1분마다 호출되지 않음",
+        "EventBridge rule {rule} is {state}: the Lambda is not called every minute",
+        "aws events enable-rule --region {region} --name {rule}",
+    ),
+    "scaler-cap-too-low": Text(
+        "대체 Lambda {function}의 MAX_INSTANCES_PER_TYPE={cap} — 2대 이상으로 늘지 않음",
+        "alternative scaler {function} has MAX_INSTANCES_PER_TYPE={cap}: never more than {cap} instance(s)",
+        "aws lambda update-function-configuration --region {region} --function-name {function} "
+        "--environment 'Variables={{MAX_INSTANCES_PER_TYPE=2}}'",
+    ),
+    "long-job-blocking": Text(
+        "긴 작업(video_id={long_id})이 유일한 워커를 점유({age}s) — visible 메시지 {visible}개가 대기",
+        "a long job (video_id={long_id}) holds the only worker ({age}s) while {visible} visible job(s) wait",
+        "sudo docker restart {worker_container}  # 새 워커가 짧은 작업을 먼저 가져감; 긴 작업은 visibility 만료 후 재처리",
+    ),
+    "visibility-too-short": Text(
+        "큐 visibility {visibility}s < 가장 긴 인코딩 {longest}s — 처리 중 메시지가 다시 보임",
+        "queue visibility {visibility}s < longest encode {longest}s: messages reappear mid-encode",
+        "aws sqs set-queue-attributes --queue-url {queue_url} --attributes VisibilityTimeout=21600",
+    ),
+    "not-verified": Text(
+        "판정 불가: {detail}",
+        "could not be judged: {detail}",
+        "{fix}",
+    ),
+}
+
+UNKNOWN: dict[str, Text] = {
+    "not-configured": Text("설정 없음: {setting}", "not configured: {setting}", "{setting} 을(를) 지정하세요"),
+    "probe-error": Text("{dependency} 확인 불가: {error}", "{dependency} could not be checked: {error}", ""),
+    "not-deployment": Text(
+        "배포 방식이 지정되지 않음 ({deployment} 확인 생략)",
+        "no deployment chosen ({deployment} check not run)",
+        "pytest -m 'live and {deployment}'  또는 --deployment {deployment}",
+    ),
+}
+
+
+def render(table: Mapping[str, Text], key: str, facts: Mapping[str, object], lang: str) -> tuple[str, str]:
+    """(message, remediation) for ``key`` in ``lang`` (``ko`` or ``en``)."""
+    text = table.get(key) or Text(key, key)
+    values = _Facts(facts)
+    message = (text.en if lang == "en" else text.ko).format_map(values)
+    return message, text.fix.format_map(values)
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "ko": {
+        "healthy": "정상 — 모든 계층 확인됨",
+        "unhealthy": "장애",
+        "root_cause": "근본 원인",
+        "remediation": "조치 명령",
+        "consequences": "이로 인한 결과",
+        "confirming": "같은 원인을 확인한 다른 검사",
+        "others": "그 밖의 실패",
+        "layers": "계층별 상태",
+        "section": "런북",
+        "mode": "모드",
+        "services": "사용한 백엔드",
+        "ok": "정상",
+        "warn": "주의",
+        "fail": "실패",
+        "unknown": "알 수 없음",
+    },
+    "en": {
+        "healthy": "Healthy: every layer verified",
+        "unhealthy": "Failure",
+        "root_cause": "Root cause",
+        "remediation": "Fix",
+        "consequences": "Consequences",
+        "confirming": "Other checks confirming it",
+        "others": "Also failing",
+        "layers": "Layers",
+        "section": "Runbook",
+        "mode": "Mode",
+        "services": "Backends",
+        "ok": "ok",
+        "warn": "warn",
+        "fail": "fail",
+        "unknown": "unknown",
+    },
+}

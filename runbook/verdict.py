@@ -1,0 +1,210 @@
+"""The verdict: layer states, and the root cause as the deepest explanation the evidence supports.
+
+A failed check is a *consequence* when another failed check's cause explains it (a worker that exited after
+``config error: R2_ENDPOINT`` is not running *because* of the missing variable). The root cause is a failed
+check that nothing else explains; among several, the most fundamental cause first (``DEPTH``), then the
+runbook's order. Consequences are listed under the root cause, never promoted over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from runbook.model import LAYERS, CheckResult, LayerState
+
+#: cause -> the causes it explains (their checks fail *because* of it).
+EXPLAINS: dict[str, frozenset[str]] = {
+    "config-missing": frozenset(
+        {"config-error-logged", "worker-not-running", "no-message-received", "job-failed", "processing-exception"}
+    ),
+    "config-error-logged": frozenset({"worker-not-running", "no-message-received"}),
+    "aws-credentials-invalid": frozenset({"queue-access-denied", "no-message-received", "dlq-not-empty"}),
+    "queue-missing": frozenset({"no-message-received", "enqueue-failed", "enqueue-not-logged"}),
+    "region-mismatch": frozenset({"queue-missing", "queue-name-mismatch", "no-message-received"}),
+    "queue-name-mismatch": frozenset({"queue-missing", "no-message-received"}),
+    "queue-access-denied": frozenset({"no-message-received"}),
+    "enqueue-failed": frozenset({"no-message-received", "enqueue-not-logged"}),
+    "enqueue-not-logged": frozenset({"no-message-received"}),
+    "worker-not-running": frozenset({"no-message-received", "long-job-blocking"}),
+    "no-inservice-instances": frozenset({"no-message-received", "worker-not-running", "long-job-blocking"}),
+    "r2-credentials-invalid": frozenset({"job-failed", "processing-exception", "dlq-not-empty"}),
+    "processing-exception": frozenset({"job-failed", "dlq-not-empty"}),
+    "db-mismatch": frozenset(
+        {"complete-not-found", "status-not-uploaded", "job-failed", "processing-exception", "redis-mismatch"}
+    ),
+    "complete-not-found": frozenset({"job-failed", "processing-exception"}),
+    "stale-lock": frozenset({"no-message-received"}),
+    "status-not-uploaded": frozenset({"no-message-received"}),
+    "cancel-requested": frozenset({"no-message-received"}),
+    "redis-unreachable": frozenset({"redis-mismatch"}),
+    "asg-max-too-low": frozenset({"long-job-blocking", "scaler-cap-too-low"}),
+    "scaler-lambda-missing": frozenset({"long-job-blocking", "scaler-rule-missing"}),
+    "scaler-rule-missing": frozenset({"long-job-blocking"}),
+    "scaler-rule-disabled": frozenset({"long-job-blocking"}),
+    "scaler-cap-too-low": frozenset({"long-job-blocking"}),
+    "visibility-too-short": frozenset({"job-failed", "dlq-not-empty"}),
+    "job-failed": frozenset({"dlq-not-empty"}),
+}
+
+#: Lower is more fundamental; used only between causes that do not explain each other.
+_ORDER: tuple[str, ...] = (
+    "config-missing",
+    "config-error-logged",
+    "aws-credentials-invalid",
+    "region-mismatch",
+    "queue-name-mismatch",
+    "queue-missing",
+    "queue-access-denied",
+    "db-mismatch",
+    "r2-credentials-invalid",
+    "worker-not-running",
+    "no-inservice-instances",
+    "enqueue-failed",
+    "enqueue-not-logged",
+    "stale-lock",
+    "status-not-uploaded",
+    "cancel-requested",
+    "complete-not-found",
+    "processing-exception",
+    "asg-max-too-low",
+    "scaler-lambda-missing",
+    "scaler-rule-missing",
+    "scaler-rule-disabled",
+    "scaler-cap-too-low",
+    "visibility-too-short",
+    "long-job-blocking",
+    "redis-unreachable",
+    "redis-mismatch",
+    "job-failed",
+    "no-message-received",
+    "dlq-not-empty",
+)
+#: Root cause of a run in which nothing failed but some covered layer could not be judged at all.
+NOT_VERIFIED = "not-verified"
+
+DEPTH: dict[str, int] = {cause: i for i, cause in enumerate(_ORDER)}
+
+
+def _explained_by(cause: str) -> set[str]:
+    """Every cause that ``cause`` explains, transitively."""
+    seen: set[str] = set()
+    todo = [cause]
+    while todo:
+        for nxt in EXPLAINS.get(todo.pop(), frozenset()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@dataclass(frozen=True)
+class Verdict:
+    mode: str
+    healthy: bool
+    root_cause: CheckResult | None
+    consequences: tuple[CheckResult, ...]  # failed because of the root cause
+    confirming: tuple[CheckResult, ...]  # other checks that found the very same cause
+    others: tuple[CheckResult, ...]  # failed, not explained by the root cause
+    layers: dict[str, LayerState]
+    checks: tuple[CheckResult, ...]
+
+
+def layer_states(results: Iterable[CheckResult], covered: Sequence[str]) -> dict[str, LayerState]:
+    """``fail`` if any check failed; ``ok`` only if something passed and nothing failed; a skip is unknown."""
+    by_layer: dict[str, list[CheckResult]] = {layer: [] for layer in covered}
+    for r in results:
+        by_layer.setdefault(r.layer, []).append(r)
+    states: dict[str, LayerState] = {}
+    for layer, rows in by_layer.items():
+        outcomes = {r.outcome for r in rows}
+        if "failed" in outcomes or "error" in outcomes:
+            states[layer] = "fail"
+        elif "passed" in outcomes and "skipped" in outcomes:
+            states[layer] = "warn"
+        elif "passed" in outcomes:
+            states[layer] = "ok"
+        else:
+            states[layer] = "unknown"
+    return {layer: states[layer] for layer in [*LAYERS, *sorted(set(states) - set(LAYERS))] if layer in states}
+
+
+def decide(mode: str, results: Sequence[CheckResult], covered: Sequence[str] = tuple(LAYERS)) -> Verdict:
+    """Choose the root cause and compute the layer states for one run."""
+    failed = [r for r in results if r.outcome in ("failed", "error")]
+    causes = {r.cause for r in failed if r.cause}
+    explained: set[str] = set()
+    for cause in causes:
+        explained |= _explained_by(cause) - {cause}
+    candidates = [r for r in failed if r.cause and r.cause not in explained] or failed
+    root = min(candidates, key=lambda r: DEPTH.get(r.cause or "", len(DEPTH))) if candidates else None
+    consequences: list[CheckResult] = []
+    confirming: list[CheckResult] = []
+    others: list[CheckResult] = []
+    if root is not None:
+        downstream = _explained_by(root.cause or "")
+        for r in failed:
+            if r is root:
+                continue
+            if r.cause == root.cause:
+                confirming.append(r)
+            else:
+                (consequences if r.cause in downstream else others).append(r)
+    layers = layer_states(results, covered)
+    # A layer judged by nothing at all is not healthy in a run that was meant to judge it.
+    healthy = not failed and bool(results) and all(state in ("ok", "warn") for state in layers.values())
+    if not healthy and root is None:
+        root = _not_verified(results, layers)
+    return Verdict(
+        mode=mode,
+        healthy=healthy,
+        root_cause=None if healthy else root,
+        consequences=tuple(consequences),
+        confirming=tuple(confirming),
+        others=tuple(others),
+        layers=layers,
+        checks=tuple(results),
+    )
+
+
+def _not_verified(results: Sequence[CheckResult], layers: dict[str, LayerState]) -> CheckResult:
+    """Nothing failed, yet nothing proved health: the root cause is what could not be verified."""
+    unknown = [layer for layer, state in layers.items() if state == "unknown"] or list(layers) or ["worker-process"]
+    skipped = [r for r in results if r.layer == unknown[0] and r.outcome == "skipped"]
+    first = skipped[0] if skipped else None
+    return CheckResult(
+        nodeid=first.nodeid if first else "",
+        layer=unknown[0],
+        section=LAYERS.get(unknown[0], ("", ()))[0],
+        outcome="skipped",
+        cause=NOT_VERIFIED,
+        message=first.message if first else "",
+        remediation=first.remediation if first else "",
+    )
+
+
+def to_json(v: Verdict, extra: dict[str, object] | None = None) -> dict[str, object]:
+    """``verdict.json`` exactly as CONTRACT.md shows it (plus ``consequences``, ``others`` and ``extra``)."""
+    root = v.root_cause
+    doc: dict[str, object] = {
+        "mode": v.mode,
+        "healthy": v.healthy,
+        "root_cause": None
+        if root is None
+        else {
+            "layer": root.layer,
+            "cause": root.cause,
+            "section": root.section,
+            "check": root.nodeid,
+            "message": root.message,
+            "remediation": root.remediation,
+        },
+        "layers": dict(v.layers),
+        "checks": [r.as_json() for r in v.checks],
+        "consequences": [r.nodeid for r in v.consequences],
+        "confirming": [r.nodeid for r in v.confirming],
+        "others": [r.nodeid for r in v.others],
+    }
+    if extra:
+        doc.update(extra)
+    return doc

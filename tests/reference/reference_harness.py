@@ -1,0 +1,397 @@
+"""Real servers and real processes for the stand-in pipeline's self-tests.
+
+Session-wide: a moto server (SQS, S3 as R2, AutoScaling) and a ``redis-server``, both on 127.0.0.1 and
+free ports, plus a 3 s test clip made by the imageio-ffmpeg binary. Per test: a :class:`Pipeline` with
+its own queue name and SQLite file, which starts ``python -m reference.api`` and
+``python -m reference.video_worker`` as subprocesses and stops every one of them at teardown.
+
+The fixtures are registered for this folder by ``tests/reference/conftest.py``; the rest of the module
+(:class:`Pipeline`, :func:`wait_for`, ...) is imported by the tests directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import imageio_ffmpeg
+import pytest
+import redis
+from moto.server import ThreadedMotoServer
+
+REPO = Path(__file__).resolve().parents[2]
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+REGION = "ap-northeast-2"
+BUCKET = "academy-video"
+CLIP_KEY = "uploads/clip.mp4"
+# `<ISO time> <LEVEL> <logger>: <message>`, the format both programs promise.
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([A-Z]+) ([\w.]+): (.*)$")
+_video_ids = itertools.count(101)
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.05) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (the tiny race is acceptable on a test machine)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Proc:
+    """A subprocess whose stdout+stderr go to a log file, with log-line helpers."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.popen = subprocess.Popen(
+            args, env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+    def text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def records(self) -> list[tuple[str, str, str, str]]:
+        """(time, level, logger, message) for every formatted line."""
+        return [m.groups() for m in map(LOG_LINE.match, self.text().splitlines()) if m]  # type: ignore[misc]
+
+    def messages(self) -> list[str]:
+        return [record[3] for record in self.records()]
+
+    def wait_for_message(self, predicate: Callable[[str], bool], what: str, timeout: float = 20) -> str:
+        """Wait for a log message; fail early (with the log) if the process dies first."""
+
+        def probe() -> str | None:
+            found = next((m for m in self.messages() if predicate(m)), None)
+            if found is None and self.popen.poll() is not None:
+                found = next((m for m in self.messages() if predicate(m)), None)
+                if found is None:
+                    raise AssertionError(f"{self.name} exited ({self.popen.returncode}) before {what}:\n{self.text()}")
+            return found
+
+        return wait_for(probe, timeout, f"{self.name}: {what}\n--- log ---\n{self.text()}")
+
+    def wait_exit(self, timeout: float = 20) -> int:
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name} still running after {timeout}s:\n{self.text()}") from None
+
+    def stop(self, timeout: float = 5) -> int:
+        """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+
+# --- session-wide servers ------------------------------------------------------------------------
+
+
+@contextmanager
+def _moto_server() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _redis_server(workdir: Path) -> Iterator[int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
+
+    def ping() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_for(ping, 10, "redis-server to answer PING")
+        yield port
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def _clip(directory: Path) -> Iterator[Path]:
+    path = directory / "clip.mp4"
+    subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=24",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+    yield path
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (SQS, S3 for R2, AutoScaling, EC2)."""
+    with _moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real ``redis-server`` on 127.0.0.1, no persistence."""
+    with _redis_server(tmp_path_factory.mktemp("redis")) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A 3 s, 320x240, 24 fps test clip with a sine tone (H.264/AAC in MP4)."""
+    with _clip(tmp_path_factory.mktemp("clip")) as path:
+        yield path
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+@contextmanager
+def _bucket(endpoint: str, clip_path: Path) -> Iterator[str]:
+    s3 = aws_client("s3", endpoint)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.upload_file(str(clip_path), BUCKET, CLIP_KEY)
+    yield BUCKET
+
+
+@pytest.fixture(scope="session")
+def bucket(moto_endpoint: str, clip: Path) -> Iterator[str]:
+    """The R2 bucket ``academy-video`` with the clip uploaded at ``uploads/clip.mp4``."""
+    with _bucket(moto_endpoint, clip) as name:
+        yield name
+
+
+# --- one pipeline per test ------------------------------------------------------------------------
+
+
+class Pipeline:
+    """A queue, a database and Redis keys of its own; starts the programs as real processes."""
+
+    def __init__(self, tmp_path: Path, endpoint: str, redis_port: int) -> None:
+        self.tmp_path = tmp_path
+        self.endpoint = endpoint
+        self.queue_name = f"academy-video-jobs-{uuid.uuid4().hex[:8]}"
+        self.db_path = tmp_path / "academy.sqlite3"
+        self.sqs = aws_client("sqs", endpoint)
+        self.s3 = aws_client("s3", endpoint)
+        self.queue_url: str = self.sqs.create_queue(QueueName=self.queue_name)["QueueUrl"]
+        self.redis = redis.Redis(port=redis_port, socket_timeout=2)
+        self.redis_port = redis_port
+        self.procs: list[Proc] = []
+        self.api_url = ""
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        """The shared environment of API and worker; ``None`` removes a variable."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "R2_", "REDIS_", "DB_"))}
+        env.update(
+            {
+                "PYTHONPATH": str(REPO),
+                "PYTHONUNBUFFERED": "1",
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "VIDEO_SQS_QUEUE_NAME": self.queue_name,
+                "REDIS_HOST": "127.0.0.1",
+                "REDIS_PORT": str(self.redis_port),
+                "REDIS_DB": "0",
+                # Four slashes: an absolute path (SQLAlchemy / dj-database-url convention).
+                "DATABASE_URL": f"sqlite:///{self.db_path}",
+                "API_BASE_URL": "http://127.0.0.1:9/",
+                "INTERNAL_WORKER_TOKEN": "worker-token",
+                "R2_ENDPOINT": self.endpoint,
+                "R2_ACCESS_KEY": "r2-key",
+                "R2_SECRET_KEY": "r2-secret",
+                "R2_BUCKET": BUCKET,
+                "FFMPEG_BINARY": FFMPEG,
+                "VIDEO_WORKER_WAIT_TIME": "1",
+                "VIDEO_WORKER_RETRY_DELAY": "1",
+            }
+        )
+        for key, value in overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    def start_api(self, **overrides: str | None) -> Proc:
+        """``python -m reference.api`` on a free port; returns once it printed its address."""
+        proc = self._start("api", ["-m", "reference.api"], self.env(API_PORT="0", **overrides))
+        line = wait_for(
+            lambda: (
+                re.search(r"^API listening on (http://127\.0\.0\.1:\d+)$", proc.text(), re.M)
+                or (proc.popen.poll() is not None and proc.text() + "<exited>")
+            ),
+            15,
+            "API start",
+        )
+        assert isinstance(line, re.Match), f"API did not start:\n{line}"
+        self.api_url = line.group(1)
+        return proc
+
+    def start_worker(self, name: str = "worker", /, **overrides: str | None) -> Proc:
+        """``python -m reference.video_worker`` (the command line contains ``video_worker``)."""
+        return self._start(name, ["-m", "reference.video_worker"], self.env(**overrides))
+
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
+        proc = Proc(name, [sys.executable, *args], env, self.tmp_path / f"{name}-{len(self.procs)}.log")
+        self.procs.append(proc)
+        return proc
+
+    def http(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.api_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    # --- direct access, for fault injection and assertions -------------------------------------------
+
+    def new_video_id(self) -> int:
+        return next(_video_ids)
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=5, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def execute(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        """One statement on the test's database, as an operator's SQL console would run it."""
+        with closing(self.db()) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def status(self, video_id: int) -> str | None:
+        with closing(self.db()) as conn:
+            row = conn.execute("SELECT status FROM video_video WHERE id = ?", (video_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def create_schema_and_video(self, video_id: int, status: str = "UPLOADED", file_key: str = CLIP_KEY) -> None:
+        """Without the API: the schema through ``reference.db`` (the programs' own), a row by plain SQL."""
+        from reference import db
+
+        with db.connect(f"sqlite:///{self.db_path}") as conn:
+            db.create_schema(conn)
+        with closing(self.db()) as conn:
+            conn.execute("INSERT INTO video_session (id) VALUES (?)", (video_id,))
+            conn.execute(
+                "INSERT INTO video_video (id, session_id, tenant_id, status, file_key) VALUES (?, ?, 1, ?, ?)",
+                (video_id, video_id, status, file_key),
+            )
+
+    def send_job(self, video_id: int, file_key: str = CLIP_KEY) -> str:
+        """Put a job on the queue as the API would (for worker-only tests)."""
+        request_id = uuid.uuid4().hex
+        body = {"video_id": video_id, "tenant_id": 1, "request_id": request_id, "file_key": file_key}
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
+        return request_id
+
+    def queue_counts(self) -> tuple[int, int]:
+        """(visible, in flight)."""
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def hls_keys(self, video_id: int) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"hls/{video_id}/")
+        return sorted(obj["Key"] for obj in listing.get("Contents", []))
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+        self.redis.close()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, moto_endpoint: str, redis_port: int, bucket: str) -> Iterator[Pipeline]:
+    """A fresh queue and database on the shared servers; every process it starts is stopped after."""
+    pipe = Pipeline(tmp_path, moto_endpoint, redis_port)
+    try:
+        yield pipe
+    finally:
+        pipe.close()

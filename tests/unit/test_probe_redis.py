@@ -1,0 +1,208 @@
+"""Redis probes against a real redis-server: keys, TTLs, batching, read-only use, failure kinds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from runbook.clients import redis_client
+from runbook.probes import ProbeError, redis_
+
+pytestmark = pytest.mark.timeout(60)
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+READ_COMMANDS = {"get", "pttl", "hgetall", "ping", "info", "hello", "client|setinfo", "select"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_port() -> Iterator[int]:
+    """A throwaway redis-server on a free loopback port (no persistence)."""
+    if not shutil.which(REDIS_SERVER):
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield port
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def admin(redis_port: int) -> Iterator[redis.Redis]:
+    """A client for the test's own writes; db 2 is emptied before each test."""
+    client = redis.Redis(port=redis_port, db=2, socket_timeout=2)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def probe_client(redis_port: int) -> Iterator[redis.Redis]:
+    """The production builder's client, on db 2."""
+    client = redis_client("127.0.0.1", redis_port, None, 2, 2.0)
+    yield client
+    client.close()
+
+
+def test_server_info(probe_client: redis.Redis, redis_port: int) -> None:
+    info = redis_.server_info(probe_client)
+    assert info.version.count(".") >= 1
+    assert (info.db, info.role, info.host, info.port) == (2, "master", "127.0.0.1", redis_port)
+    assert info.target == f"127.0.0.1:{redis_port}/2"
+
+
+def test_video_keys_lock_cancel_progress(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    admin.set("job:encode:111:lock", "worker-a", ex=4 * 3600)
+    admin.set("job:encode:111:progress", json.dumps({"percent": 40}))
+    admin.set("job:encode:222:cancel", "1", ex=600)
+    admin.set("job:encode:222:lock", "worker-b")  # no TTL: a lock that never expires
+    admin.hset("job:encode:333:progress", mapping={"percent": "100", "step": "done"})
+
+    keys = redis_.video_keys(probe_client, [111, 222, 333, 444])
+
+    k111, k222, k333, k444 = (keys[i] for i in (111, 222, 333, 444))
+    assert k111.lock_value == "worker-a" and k111.lock_present
+    assert k111.lock_ttl_seconds is not None and 4 * 3600 - 5 < k111.lock_ttl_seconds <= 4 * 3600
+    assert json.loads(k111.progress_raw or "") == {"percent": 40}
+    assert not k111.cancel_present and k111.cancel_ttl_seconds is None
+    assert (k222.lock_value, k222.lock_ttl_seconds) == ("worker-b", None)
+    assert k222.cancel_present and k222.cancel_ttl_seconds is not None and 590 < k222.cancel_ttl_seconds <= 600
+    assert json.loads(k333.progress_raw or "") == {"percent": "100", "step": "done"}
+    assert not k333.lock_present
+    assert k444 == redis_.VideoKeys(None, None, False, None, None)
+
+
+def test_custom_key_templates(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    admin.set("lock:{tenant}:7", "w", ex=60)
+    keys = redis_.video_keys(probe_client, [7], lock_key="lock:{tenant}:{id}")
+    assert keys[7].lock_value == "w"
+    with pytest.raises(ProbeError) as caught:
+        redis_.video_keys(probe_client, [7], lock_key="job:encode:lock")
+    assert (caught.value.dependency, caught.value.kind) == ("redis", "invalid")
+
+
+def test_ten_thousand_ids_take_about_ten_round_trips(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    ids = list(range(1, 10_001))
+    admin.set("job:encode:5000:lock", "stale", ex=3600)
+    admin.set("job:encode:9999:cancel", "1")
+
+    started = time.monotonic()
+    scan = redis_.scan_video_keys(probe_client, ids)
+    elapsed = time.monotonic() - started
+
+    assert scan.round_trips <= 12
+    assert len(scan.keys) == 10_000
+    assert [i for i, k in scan.keys.items() if k.lock_present] == [5000]
+    assert [i for i, k in scan.keys.items() if k.cancel_present] == [9999]
+    assert elapsed < 10
+
+
+def test_probes_send_read_commands_only(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    admin.set("job:encode:1:lock", "w", ex=60)
+    admin.hset("job:encode:1:progress", mapping={"percent": "5"})
+    admin.config_resetstat()
+
+    redis_.server_info(probe_client)
+    redis_.video_keys(probe_client, [1, 2, 3])
+
+    used = {name.removeprefix("cmdstat_") for name in admin.info("commandstats")}
+    used -= {"config|resetstat", "info"}  # the test's own
+    assert used <= READ_COMMANDS, used - READ_COMMANDS
+    assert {"get", "pttl", "hgetall"} <= used
+
+
+def test_wrong_password_is_auth(admin: redis.Redis, redis_port: int) -> None:
+    admin.config_set("requirepass", "right-password")
+    try:
+        for password in (None, "wrong-password"):
+            with pytest.raises(ProbeError) as caught:
+                redis_.server_info(redis_client("127.0.0.1", redis_port, password, 0, 2.0))
+            assert (caught.value.dependency, caught.value.kind) == ("redis", "auth")
+            assert "wrong-password" not in str(caught.value)
+    finally:
+        admin.auth("right-password")
+        admin.config_set("requirepass", "")
+
+
+def test_closed_port_is_unreachable() -> None:
+    port = _free_port()
+    started = time.monotonic()
+    with pytest.raises(ProbeError) as caught:
+        redis_.server_info(redis_client("127.0.0.1", port, None, 0, 1.0))
+    assert (caught.value.dependency, caught.value.kind) == ("redis", "unreachable")
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.fixture
+def black_hole_port() -> Iterator[int]:
+    """A TCP server that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(timeout=2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_black_hole_times_out_within_the_timeout(black_hole_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProbeError) as caught:
+        redis_.video_keys(redis_client("127.0.0.1", black_hole_port, None, 0, 1.0), [111])
+    elapsed = time.monotonic() - started
+    assert (caught.value.dependency, caught.value.kind) == ("redis", "timeout")
+    assert str(caught.value) == f"redis: timeout after 1.0s (127.0.0.1:{black_hole_port}/0)"
+    assert elapsed < 2.0
+
+
+def test_ids_must_be_integers(probe_client: redis.Redis) -> None:
+    with pytest.raises(ProbeError) as caught:
+        redis_.video_keys(probe_client, ["111"])  # type: ignore[list-item]
+    assert caught.value.kind == "invalid"
