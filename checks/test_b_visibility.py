@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from runbook import commands
 from runbook.evidence import Evidence
 from runbook.findings import fail
 from runbook.logs import EventKind, Stage
@@ -54,7 +55,13 @@ def test_long_job_not_blocking(evidence: Evidence, target: Target) -> None:
     long_jobs = [(vid, (now - ts).total_seconds()) for vid, ts in running if ts and (now - ts).total_seconds() >= target.long_job_after]
     if long_jobs:
         vid, age = max(long_jobs, key=lambda item: item[1])
-        fail("long-job-blocking", long_id=vid, age=int(age), visible=queue.visible, worker_container=target.worker_container)
+        fail(
+            "long-job-blocking",
+            long_id=vid,
+            age=int(age),
+            visible=queue.visible,
+            restart_cmd=commands.restart_worker(target),
+        )
 
 
 def test_visibility_covers_longest_encode(evidence: Evidence, target: Target) -> None:

@@ -100,7 +100,7 @@ build_local() {
     local t0 h; t0=$(now); h="$(hash_of "$@")"
     exists "$DEBIAN_IMAGE" || build_debian || return 1
     log "docker build -t $image -f ${dockerfile#"$ROOT"/} ${context#"$ROOT"/}"
-    if ! docker build -q --network host --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" \
+    if ! docker build -q --force-rm --network host --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" \
             --label "academy.source-hash=$h" -t "$image" -f "$dockerfile" "$context" >/tmp/academy-build.log 2>&1; then
         tail -n 30 /tmp/academy-build.log >&2; return 1
     fi

@@ -168,7 +168,7 @@ CAUSES: dict[str, Text] = {
     "long-job-blocking": Text(
         "긴 작업(video_id={long_id})이 유일한 워커를 점유({age}s) — visible 메시지 {visible}개가 대기",
         "a long job (video_id={long_id}) holds the only worker ({age}s) while {visible} visible job(s) wait",
-        "sudo docker restart {worker_container}  # 새 워커가 짧은 작업을 먼저 가져감; 긴 작업은 visibility 만료 후 재처리",
+        "{restart_cmd}  # 새 워커가 짧은 작업을 먼저 가져감; 긴 작업은 visibility 만료 후 재처리",
     ),
     "visibility-too-short": Text(
         "큐 visibility {visibility}s < 가장 긴 인코딩 {longest}s — 처리 중 메시지가 다시 보임",

@@ -43,6 +43,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "scaler-rule-missing": frozenset({"long-job-blocking"}),
     "scaler-rule-disabled": frozenset({"long-job-blocking"}),
     "scaler-cap-too-low": frozenset({"long-job-blocking"}),
+    "long-job-blocking": frozenset({"no-message-received"}),
     "visibility-too-short": frozenset({"job-failed", "dlq-not-empty"}),
     "job-failed": frozenset({"dlq-not-empty"}),
 }

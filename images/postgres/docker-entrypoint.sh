@@ -25,7 +25,7 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile="$(mktemp)"
     printf '%s\n' "${POSTGRES_PASSWORD:-}" > "$pwfile"
     # shellcheck disable=SC2086
-    initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust \
+    initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --encoding=UTF8 \
            --auth-host="$POSTGRES_HOST_AUTH_METHOD" ${POSTGRES_INITDB_ARGS:-} -D "$PGDATA" >/dev/null
     rm -f "$pwfile"
     {

@@ -298,10 +298,11 @@ _F: list[Fault] = [
           all_of(wlog("[HANDLER] Cannot mark video 111 as PROCESSING"), status(111, "UPLOADED"), queue_empty),
           configure=_plan(worker_other_db="academy_other")),
     Fault("long-job-blocking", 19, "visibility/long-job-blocking",
-          "video 17 (long) holds the only worker (ASG Max 1); 1111 waits visible",
+          "video 17 (long) holds the only worker (the scaler has not added one yet); 1111 waits visible",
           all_of(status(17, "PROCESSING"), status(1111, "UPLOADED"), queue_at_least(visible=1, in_flight=1),
                  wlog("SQS_MESSAGE_RECEIVED", "video_id=17")),
-          configure=_plan(asg_max=1, worker_switches={"ENCODE_SLOWDOWN_SECONDS": LONG_JOB_SLOWDOWN}),
+          # MaxSize stays >= 2: with MaxSize 1 the root cause would be row 20's, not this one.
+          configure=_plan(worker_switches={"ENCODE_SLOWDOWN_SECONDS": LONG_JOB_SLOWDOWN}),
           flow=_flow_long_job),
     Fault("asg-max-1", 20, "autoscaling/asg-max-too-low", "ASG MaxSize 1 while three jobs queue up",
           all_of(queue_at_least(visible=2, in_flight=1), lambda s: s.aws.asg().get("MaxSize") == 1,

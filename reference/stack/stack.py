@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import secrets
+import uuid
 import shutil
 import signal
 import sys
@@ -90,6 +92,7 @@ class Stack(StackClients):
         self.services: dict[str, str] = {}
         self.scaler_ticks: list[dict[str, Any]] = []
         self.token = secrets.token_hex(16)
+        self.instance = uuid.uuid4().hex[:12]
         self.workdir = Path()
         self.worker_env_file = Path()
         self.worker_log = ""
@@ -226,7 +229,8 @@ class Stack(StackClients):
         bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
         base_path = media.path_without_ffmpeg(os.environ.get("PATH", "")) if self.plan.ffmpeg == "missing" else None
         penv = python_env(env, path_prefix=[str(bin_dir)], repo_root=self.repo_root, base_path=base_path)
-        argv = self.worker_cmd or [sys.executable, "-m", "reference.video_worker"]
+        # The marker tells this stack's worker from another rehearsal's on the same machine (xdist).
+        argv = self.worker_cmd or [sys.executable, "-m", "reference.video_worker", f"--rehearsal={self.instance}"]
         if self.worker is not None:
             self.worker.stop()
         self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=self.repo_root).start()
@@ -252,6 +256,13 @@ class Stack(StackClients):
             self.worker.container.restart(timeout=5)
         else:
             self.start_worker()
+
+    @property
+    def worker_process_pattern(self) -> str:
+        """A regex that matches this stack's local worker process and no other rehearsal's."""
+        if self.worker_cmd:
+            return re.escape(" ".join(self.worker_cmd))
+        return rf"video_worker --rehearsal={self.instance}"
 
     def _describe_services(self) -> dict[str, str]:
         worker = (f"container {self.worker_container_name} ({self.worker_image})" if self.deployment == "docker"

@@ -90,7 +90,7 @@ def classify(line: bytes, *, full: bool = True) -> Raw | None:
     return raw
 
 
-def _classify(line: bytes, full: bool) -> Raw | None:  # one return per line type
+def _classify(line: bytes, full: bool) -> Raw | None:
     if b"SQS" in line:
         m = p.SQS_EVENT.search(line)
         if m is not None:
@@ -116,10 +116,12 @@ def _classify(line: bytes, full: bool) -> Raw | None:  # one return per line typ
         m = p.PROCESSING_FAILED.search(line)
         if m is not None:
             start = m.end()
+            vid = p.VIDEO_ID.search(line, start)
             error = _error(line, start)
-            if error is None:  # no "error=": keep whatever the line says after the phrase
-                error = text(line[start:])
-            return EventKind.PROCESSING_FAILED, _video_id(line, start), (("error", error),)
+            if error is None:  # no "error=": keep whatever the line says after the id
+                error = text(line[vid.end() if vid is not None else start :]).lstrip(",;: ")
+            video_id = int(vid.group(1)) if vid is not None else _video_id(line, 0)
+            return EventKind.PROCESSING_FAILED, video_id, (("error", error),) if error else _NO_FIELDS
     if b"Video job enqueue" in line:
         m = p.ENQUEUED.search(line)
         if m is not None:

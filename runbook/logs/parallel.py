@@ -99,19 +99,26 @@ def _scan_range(task: tuple[str, int, int]) -> tuple[int, list[_Found]]:
     return lines, found
 
 
-def summarize_range(summarizer: Summarizer, path: str, start: int, end: int, workers: int) -> None:
+def summarize_range(summarizer: Summarizer, path: str, start: int, end: int, workers: int) -> bool:
     """Feed ``[start, end)`` of the regular file ``path`` to ``summarizer`` using ``workers`` processes.
 
-    ``start`` must be a line start. Raises ``OSError`` if the file cannot be read.
+    ``start`` must be a line start. Returns ``False``, having fed nothing, when the worker
+    processes cannot be started (the caller then reads the file itself). Raises ``OSError`` if the
+    file cannot be read.
     """
     parts = max(workers, (end - start) // _RANGE_BYTES)
     tasks = [(path, a, b) for a, b in line_ranges(path, start, end, parts)]
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    except (OSError, ValueError) as exc:  # e.g. a process limit reached
+        logger.warning("cannot start %d worker processes (%s); reading %s in this process", workers, exc, path)
+        return False
     logger.debug("scanning %s in %d ranges with %d processes", path, len(tasks), workers)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
+    with pool:
         apply = summarizer.apply
         for lines, found in pool.imap(_scan_range, tasks):
             offset = summarizer.lines
             for line_no, code, vid, fields, ts in found:
                 apply(_KINDS[code], vid, fields, ts, offset + line_no)
             summarizer.skip_lines(lines)
+    return True

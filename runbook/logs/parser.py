@@ -92,8 +92,12 @@ def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | 
     :data:`~runbook.logs.parallel.PARALLEL_MIN_BYTES` is scanned by ``workers`` processes
     (default: one per available core; ``workers=1`` keeps it in this process). Memory grows with
     the number of distinct videos, not with the number of lines. Only a failing source raises
-    (:class:`~runbook.logs.errors.LogSourceError`).
+    (:class:`~runbook.logs.errors.LogSourceError`), or a single ``str``/``bytes`` given instead of
+    lines (``TypeError``).
     """
+    if isinstance(lines, str | bytes):
+        # A path or one line given where lines are expected: every character would be a "line".
+        raise TypeError("summarize() takes lines, e.g. open_lines(path) or a list of lines, not one str/bytes")
     summarizer = Summarizer(source)
     if isinstance(lines, LogLines) and _summarize_parallel(summarizer, lines, workers):
         return summarizer.result()
@@ -119,9 +123,10 @@ def _summarize_parallel(summarizer: Summarizer, lines: LogLines, workers: int | 
     if count < 2 or end - start < PARALLEL_MIN_BYTES:
         return False
     try:
-        summarize_range(summarizer, path, start, end, count)
+        done = summarize_range(summarizer, path, start, end, count)
     except OSError as exc:
-        raise LogSourceError(lines.spec, f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    finally:
         lines.close()
-    return True
+        raise LogSourceError(lines.spec, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    if done:
+        lines.close()  # read to the end by the workers, as a sequential pass would have
+    return done

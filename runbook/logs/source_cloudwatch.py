@@ -86,8 +86,10 @@ def cloudwatch_blocks(
     since: datetime | None,
     client: object | None,
     max_pages: int = MAX_PAGES,
+    page_size: int | None = None,
 ) -> tuple[Iterator[bytes], Callable[[], None]]:
-    """Read the group's events from ``since`` on (all of them without it), at most ``max_pages`` pages.
+    """Read the group's events from ``since`` on (all of them without it), at most ``max_pages`` pages
+    of ``page_size`` events (AWS's default: up to 10,000 events or 1 MB).
 
     The first page is fetched now, so a missing group or denied access raises
     :class:`LogSourceError` here rather than on first read.
@@ -97,6 +99,8 @@ def cloudwatch_blocks(
     if since is not None:
         aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         params["startTime"] = max(0, int(aware.timestamp() * 1000))
+    if page_size is not None:
+        params["limit"] = page_size
 
     def fetch(**extra: object) -> dict[str, Any]:
         try:

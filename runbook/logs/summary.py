@@ -27,7 +27,9 @@ def as_line(line: str | bytes) -> bytes:
         line = line[:MAX_SCAN].encode("utf-8", "surrogatepass")
     if len(line) > MAX_SCAN:
         line = line[:MAX_SCAN]
-    return line.rstrip(b"\r\n")
+    # One terminator only ("\n" or "\r\n"), as a file read line by line would have.
+    line = line.removesuffix(b"\n")
+    return line.removesuffix(b"\r")
 
 
 def timestamp_head(line: bytes) -> bytes | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +86,9 @@ ACCESS_LOG_503 = [
 
 
 @pytest.mark.parametrize("prefix", PREFIXES, ids=["bare", "logging", "docker", "bracketed"])
-@pytest.mark.parametrize(("text", "kind", "video_id", "fields"), CASES, ids=[c[1].value + str(i) for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("text", "kind", "video_id", "fields"), CASES, ids=[c[1].value + str(i) for i, c in enumerate(CASES)]
+)
 def test_each_runbook_line_is_recognised_with_its_values(
     prefix: str, text: str, kind: EventKind, video_id: int | None, fields: dict[str, str]
 ) -> None:
@@ -135,7 +139,9 @@ def test_other_lines_are_not_events(line: str) -> None:
 
 
 def test_row_exists_on_a_failure_line_is_kept_as_a_field() -> None:
-    event = parse_line("Video processing failed: video_id=17, error=Failed to complete video: not_found row exists=False")
+    event = parse_line(
+        "Video processing failed: video_id=17, error=Failed to complete video: not_found row exists=False"
+    )
     assert event is not None
     assert event.kind is EventKind.PROCESSING_FAILED
     assert event.get("row_exists") == "False"
@@ -290,3 +296,17 @@ def test_block_and_line_paths_agree() -> None:
     by_block.feed_block(text.encode())
     assert by_block.result() == by_line.result()
     assert by_line.result().events == len(PREFIXES) * len(CASES) + len(ACCESS_LOG_503) + 1
+
+
+def test_binary_file_objects_take_the_block_path_and_a_lone_string_is_refused(tmp_path: Path) -> None:
+    lines = _story(
+        "SQS_MESSAGE_RECEIVED | request_id=a | video_id=1 | tenant_id=1",
+        "[HANDLER] Lock acquired, marking as PROCESSING video_id=1",
+    )
+    data = "\n".join(lines).encode()
+    path = tmp_path / "w.log"
+    path.write_bytes(data)
+    with path.open("rb") as binary, path.open() as text:
+        assert summarize(io.BytesIO(data)) == summarize(binary) == summarize(text) == summarize(lines)
+    with pytest.raises(TypeError, match="open_lines"):
+        summarize(str(path))

@@ -59,7 +59,11 @@ def runbook_lines() -> list[tuple[str, str]]:
     found = [("§5", s) for s in _table_spans(_section(text, "5."), 0)]
     found += [("§9", s) for s in _table_spans(_section(text, "9."), 1)]
     found += [("appendix", s) for s in re.findall(r"^### `([^`]+)`\s*$", text, re.M)]
-    for where, heading, phrase in (("§3", "3.", "Video Worker"), ("§3", "3.", "config error"), ("§6", "6.", "Video job")):
+    for where, heading, phrase in (
+        ("§3", "3.", "Video Worker"),
+        ("§3", "3.", "config error"),
+        ("§6", "6.", "Video job"),
+    ):
         found += [(where, s) for s in re.findall(r"`([^`]+)`", _section(text, heading)) if s.startswith(phrase)]
     return found
 
@@ -91,7 +95,24 @@ def test_runbook_line_is_recognised(where: str, raw: str) -> None:
         assert event.kind is kind, f"{where}: {line!r}"
         if "video_id=" in line or " video " in line:
             assert event.video_id == VIDEO, f"{where}: {line!r}"
-    if "wait_time=20" in line:
-        assert event.get("queue") == "academy-video-jobs" and event.get("wait_time") == "20"
-    if "not_found" in line:
-        assert event.get("error") == "Failed to complete video: not_found"
+        if "wait_time=20" in line:
+            assert event.get("queue") == "academy-video-jobs" and event.get("wait_time") == "20"
+        if "not_found" in line:
+            assert event.get("error") == "Failed to complete video: not_found"
+
+
+def test_row_exists_values_the_appendix_names() -> None:
+    appendix = RUNBOOK.read_text(encoding="utf-8").split("## 부록")[-2]
+    (span,) = {s for s in re.findall(r"`([^`]+)`", appendix) if s.startswith("row exists=")}
+    values = span.removeprefix("row exists=").split("/")
+    assert values == ["True", "False"]
+    for value in values:
+        event = parse_line(f"ERROR video_worker complete_video failed: video_id={VIDEO} {span.split('=')[0]}={value}")
+        assert event is not None
+        assert (event.kind, event.video_id, event.get("row_exists")) == (EventKind.ROW_EXISTS, VIDEO, value)
+
+
+def test_processing_failed_without_error_text_has_no_error_field() -> None:
+    event = parse_line(concrete("Video processing failed: video_id=..."))
+    assert event is not None
+    assert event.kind is EventKind.PROCESSING_FAILED and event.video_id == VIDEO and event.get("error") is None
