@@ -67,7 +67,8 @@ class MotoServer:
         self.process = ManagedProcess(
             f"moto-{label}", [sys.executable, "-m", "reference.stack.moto_server", "--label", label,
                               "--preload", preload],
-            python_env({"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}, repo_root=repo_root), workdir / f"moto-{label}.log", cwd=repo_root,
+            python_env({"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}, repo_root=repo_root),
+            workdir / f"moto-{label}.log", cwd=repo_root,
             keep_stdin_open=True,
         )
         self.url = ""
@@ -99,7 +100,7 @@ class MotoServer:
         """From now on every request must be signed with keys this server's IAM issued."""
         req = urllib.request.Request(f"{self.url}/moto-api/reset-auth", data=b"0", method="POST",
                                      headers={"Content-Type": "text/plain"})
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback URL we started
+        with urllib.request.urlopen(req, timeout=10) as resp:
             json.loads(resp.read())
 
     def stop(self) -> None:

@@ -43,7 +43,7 @@ def docker_unavailable_reason() -> str | None:
         client.ping()
         client.close()
         reason = None
-    except Exception as exc:  # noqa: BLE001 - any failure means "no Docker"
+    except Exception as exc:
         reason = f"Docker engine not answering: {type(exc).__name__}: {exc}"
     _docker_ok = (time.monotonic(), reason)
     return reason
@@ -107,7 +107,7 @@ class WorkerContainer:
                 "--env-file", str(env_file), "-v", f"{self.workdir}:{self.workdir}"]
         for host, inside in self.mounts.items():
             argv += ["-v", f"{host}:{inside}:ro"]
-        return argv + [self.image, *(self.command or [])]
+        return [*argv, self.image, *(self.command or [])]
 
     def start(self) -> None:
         remove_container(self.name)
@@ -128,7 +128,7 @@ class WorkerContainer:
         try:
             self.container.reload()
             return self.container
-        except Exception:  # noqa: BLE001 - removed
+        except Exception:
             return None
 
     def running(self) -> bool:
@@ -148,7 +148,7 @@ class WorkerContainer:
             return ""
         try:
             return container.logs(stdout=True, stderr=True).decode(errors="replace")
-        except Exception:  # noqa: BLE001 - removed meanwhile
+        except Exception:
             return ""
 
     def stop(self, timeout: int = 5) -> None:
@@ -161,6 +161,6 @@ class WorkerContainer:
         if self.container is not None:
             try:
                 self.container.remove(force=True)
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
             self.container = None

@@ -108,13 +108,13 @@ class PostgresDatabase:
             self._stopped = True
             try:
                 self.container.stop()
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
 
     def describe(self) -> str:
         try:
             with self.connect() as conn:
                 version = conn.execute("SHOW server_version")[0][0]
-        except Exception:  # noqa: BLE001
+        except Exception:
             version = "?"
         return f"PostgreSQL {version} container ({self.image}, PostgresContainer, 127.0.0.1:{self.port})"

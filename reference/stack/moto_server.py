@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 
-
 _XML_ERROR = re.compile(rb"<Code>(?P<code>[^<]+)</Code>\s*<Message>(?P<message>[^<]*)</Message>")
 
 
@@ -123,8 +122,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from werkzeug.serving import make_server
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
     for service in filter(None, args.preload.split(",")):
         # The server imports a service's backend on its first request (~0.1-0.5 s each); do it now,

@@ -36,7 +36,7 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str = "condition"
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - "not yet"; surfaced on timeout
+        except Exception as exc:
             last_exc = exc
         if time.monotonic() >= deadline:
             raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}") from last_exc
@@ -84,7 +84,7 @@ class ManagedProcess:
                 # A pipe we never write to: the child sees EOF when we die (moto_server watches it).
                 stdin=subprocess.PIPE if self.keep_stdin_open else subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if os.name == "posix" else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if os.name == "posix" else None,
             )
         return self
 

@@ -134,7 +134,7 @@ class RedisContainerService(_RedisBase):
             self._stopped = True
             try:
                 self.container.stop()
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
 
     def describe(self) -> str:

@@ -73,7 +73,7 @@ class Scenario:
             (flow or (lambda sc: sc.standard_flow()))(self)
             wait_for(lambda: all(f.symptom(self.stack, self) for f in faults), timeout,
                      "expected end state: " + ", ".join(f"{f.id} (row {f.row})" for f in faults))
-        except Exception as exc:  # noqa: BLE001 - reported in the result, re-raised if strict
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             if strict:
                 self.result = self._result(faults, started, error)
@@ -86,7 +86,7 @@ class Scenario:
         for vid in self.videos:
             try:
                 rows[vid] = self.stack.video_row(vid)
-            except Exception:  # noqa: BLE001 - best effort snapshot
+            except Exception:
                 rows[vid] = None
         return ScenarioResult([f.id for f in faults], list(self.videos), dict(self.responses), error is None,
                               round(time.monotonic() - started, 3), error, rows)

@@ -11,58 +11,26 @@ worker image as ``academy-video-worker`` on the host network).
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import secrets
-import uuid
 import shutil
-import signal
 import sys
 import tempfile
-import threading
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reference.stack import aws as awsmod
-from reference.stack import containers, media
+from reference.stack import containers, lifecycle, media
 from reference.stack.clients import StackClients
 from reference.stack.database import POSTGRES_IMAGE, PostgresDatabase, SqliteDatabase
+from reference.stack.plan import Plan, overlay
 from reference.stack.processes import ManagedProcess, python_env
 from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_LIVE: list[Stack] = []
-
-
-@dataclass
-class Plan:
-    """How this stack deviates from a healthy one; faults edit it before anything starts."""
-
-    worker_env: dict[str, str | None] = field(default_factory=dict)  # overrides; None drops the variable
-    api_env: dict[str, str | None] = field(default_factory=dict)
-    worker_switches: dict[str, str] = field(default_factory=dict)  # stand-in knobs, not exported
-    api_switches: dict[str, str] = field(default_factory=dict)
-    start_worker: bool = True
-    stop_worker_after_start: bool = False
-    ffmpeg: str = "ok"  # ok | failing | missing
-    asg_min: int = 0
-    asg_max: int = 3
-    asg_desired: int = 1
-    extra_queues: list[tuple[str, str]] = field(default_factory=list)
-    worker_other_db: str | None = None
-
-
-def _overlay(base: dict[str, str], overrides: dict[str, str | None]) -> dict[str, str]:
-    out = dict(base)
-    for key, value in overrides.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
 
 
 class Stack(StackClients):
@@ -107,7 +75,6 @@ class Stack(StackClients):
         self.worker: Any = None
         self._started = False
         self._closed = False
-        self._prev_sigterm: Any = None
         from reference.stack.scenario import Scenario
 
         self.scenario = Scenario(self)
@@ -124,8 +91,7 @@ class Stack(StackClients):
         if self._started:
             return self
         self._started = True
-        _LIVE.append(self)
-        self._install_sigterm()
+        lifecycle.register(self)
         try:
             self._start()
         except BaseException:
@@ -194,7 +160,7 @@ class Stack(StackClients):
         }
 
     def _start_api(self) -> None:
-        self.api_env = _overlay(self._service_env(), self.plan.api_env)
+        self.api_env = overlay(self._service_env(), self.plan.api_env)
         env = python_env({**self.api_env, **self.plan.api_switches, "API_PORT": "0"}, repo_root=self.repo_root)
         self.api = ManagedProcess("api", [sys.executable, "-m", "reference.api"], env, self.workdir / "api.log",
                                   cwd=self.repo_root).start()
@@ -206,7 +172,7 @@ class Stack(StackClients):
         # The worker's database settings replace the API's (same variable names on both engines).
         base = {**self._service_env(), **self.worker_database.env(), "API_BASE_URL": self.api_url}
         base.update({"VIDEO_WORKER_WAIT_TIME": "20", "VIDEO_WORKER_RETRY_DELAY": "60"})
-        self.worker_env = _overlay(base, self.plan.worker_env)
+        self.worker_env = overlay(base, self.plan.worker_env)
         self.worker_env_file = self.workdir / "worker.env"
         self.worker_env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(self.worker_env.items())))
 
@@ -245,9 +211,7 @@ class Stack(StackClients):
 
     def stop_worker(self) -> None:
         """``docker stop`` the container (it stays, Exited) or SIGTERM the process."""
-        if isinstance(self.worker, ManagedProcess):
-            self.worker.stop()
-        elif self.worker is not None:
+        if isinstance(self.worker, ManagedProcess) or self.worker is not None:
             self.worker.stop()
 
     def restart_worker(self) -> None:
@@ -263,6 +227,12 @@ class Stack(StackClients):
         if self.worker_cmd:
             return re.escape(" ".join(self.worker_cmd))
         return rf"video_worker --rehearsal={self.instance}"
+
+    def pids(self) -> dict[str, int]:
+        """Live child processes of this stack: name -> pid (for cleanup checks)."""
+        procs = [self.api, self.worker, getattr(self.redis_service, "process", None),
+                 self.aws and self.aws.process, self.r2 and self.r2.process]
+        return {p.name: p.pid for p in procs if isinstance(p, ManagedProcess) and p.alive() and p.pid}
 
     def _describe_services(self) -> dict[str, str]:
         worker = (f"container {self.worker_container_name} ({self.worker_image})" if self.deployment == "docker"
@@ -286,13 +256,11 @@ class Stack(StackClients):
                      lambda: self.aws and self.aws.stop(), lambda: self.r2 and self.r2.stop()):
             try:
                 step()
-            except Exception as exc:  # noqa: BLE001 - keep tearing down
+            except Exception as exc:
                 print(f"reference.stack: teardown step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         if self._own_workdir and not self.keep_workdir and self.workdir != Path() and self.workdir.exists():
             shutil.rmtree(self.workdir, ignore_errors=True)
-        if self in _LIVE:
-            _LIVE.remove(self)
-        self._restore_sigterm()
+        lifecycle.unregister(self)
 
     def _close_worker(self) -> None:
         if isinstance(self.worker, containers.WorkerContainer):
@@ -300,29 +268,6 @@ class Stack(StackClients):
         elif self.worker is not None:
             self.worker.stop()
 
-    def _install_sigterm(self) -> None:
-        """Turn SIGTERM into SystemExit (so ``with`` blocks and atexit tear down) if nobody handles it."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            self._prev_sigterm = signal.SIG_DFL
-            signal.signal(signal.SIGTERM, _sigterm_to_exit)
-
-    def _restore_sigterm(self) -> None:
-        if self._prev_sigterm is not None and not _LIVE and threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGTERM) is _sigterm_to_exit:
-                signal.signal(signal.SIGTERM, self._prev_sigterm)
-            self._prev_sigterm = None
-
     def __repr__(self) -> str:
         return f"<Stack {self.backend} faults={[f.id for f in self.faults]} workdir={self.workdir}>"
 
-
-def _sigterm_to_exit(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
-@atexit.register
-def _close_all() -> None:
-    for stack in list(_LIVE):
-        stack.close()

@@ -12,13 +12,15 @@ from typing import Final
 
 from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
 from runbook.logs.patterns import MAX_SCAN
-from runbook.logs.scan import candidate_lines
+from runbook.logs.scan import candidate_lines, has_anchor
 from runbook.logs.timeline import MAX_MESSAGES, LogSummary, _Video
 
 #: First bytes a line can have when it starts with a timestamp (digits, '[', blanks).
 _TS_FIRST: Final = b"0123456789[ \t"
+#: Kinds that belong to a video's timeline (the API's enqueue lines are kept per source instead).
+_PER_VIDEO: Final = frozenset(EventKind) - {EventKind.ENQUEUED, EventKind.ENQUEUE_FAILED}
 #: Bytes of a line kept as its raw timestamp; converted only for the timestamps that are reported.
-_TS_BYTES: Final = 48
+_TS_BYTES: Final = 40  # "[2024-05-01T12:00:00.123456789+09:00" is 36
 
 
 def as_line(line: str | bytes) -> bytes:
@@ -49,7 +51,6 @@ class Summarizer:
     def __init__(self, source: str = "") -> None:
         self.source = source
         self._lines = 0
-        self._events = 0
         self._first_ts: bytes | None = None
         self._last_ts: bytes | None = None
         self._counts: dict[EventKind, int] = {}
@@ -79,17 +80,7 @@ class Summarizer:
         """Account for one line (with or without its terminator)."""
         self._lines += 1
         data = as_line(line)
-        # The anchors of patterns.ANCHORS spelled out: a chain of ``in`` is the cheapest prefilter
-        # per line, and most lines of a real log are none of the runbook's.
-        if (
-            b"SQS" in data
-            or b"[HANDLER]" in data
-            or b"config error" in data
-            or b"Video processing failed" in data
-            or b"Video job enqueue" in data
-            or b"row exists=" in data
-            or b"/upload/complete" in data
-        ):
+        if has_anchor(data):  # most lines of a real log are none of the runbook's: no regex for them
             raw = classify(data, full=False)
             if raw is not None:
                 self.apply(raw[0], raw[1], raw[2], timestamp_head(data), self._lines)
@@ -106,7 +97,6 @@ class Summarizer:
 
     def apply(self, kind: EventKind, vid: int | None, fields: Fields, ts: bytes | None, line_no: int) -> None:
         """Account for one classified event found on line ``line_no`` (``ts``: its raw timestamp head)."""
-        self._events += 1
         counts = self._counts
         seen = counts.get(kind)
         if seen is None:
@@ -121,22 +111,22 @@ class Summarizer:
             self._last_ts = ts
         if kind is EventKind.RECEIVED:
             self._last_received = vid  # None for a truncated line: better unattributed than wrong
-        elif kind is EventKind.SKIP_LOCK and vid is None:
+        elif vid is None and kind is EventKind.SKIP_LOCK:
             vid = self._last_received
             if vid is None:
                 self._unattributed += 1
                 return
-        if vid is None:
-            self._source_event(kind, dict(fields))
-        elif kind is EventKind.ENQUEUED:
-            self._enqueued[vid] = ts
-        elif kind is EventKind.ENQUEUE_FAILED:
-            self._enqueue_failures[vid] = dict(fields).get("error", "")
-        else:
+        if vid is not None and kind in _PER_VIDEO:
             video = self._videos.get(vid)
             if video is None:
                 video = self._videos[vid] = _Video()
             video.add(kind, fields, ts)
+        elif vid is None:
+            self._source_event(kind, dict(fields))
+        elif kind is EventKind.ENQUEUED:
+            self._enqueued[vid] = ts
+        else:  # ENQUEUE_FAILED
+            self._enqueue_failures[vid] = dict(fields).get("error", "")
 
     def _source_event(self, kind: EventKind, fields: dict[str, str]) -> None:
         if kind is EventKind.STARTED:
@@ -158,7 +148,7 @@ class Summarizer:
         return LogSummary(
             source=self.source,
             lines=self._lines,
-            events=self._events,
+            events=sum(counts.values()),
             first_ts=parse_timestamp(self._first_ts),
             last_ts=parse_timestamp(self._last_ts),
             counts=MappingProxyType(counts),

@@ -155,7 +155,7 @@ class _Video:
     def add(self, kind: EventKind, fields: Fields, ts: bytes | None) -> None:
         events = self.events
         events.append((kind, ts))
-        if len(events) > 2 * MAX_EVENTS:  # trim in batches: amortised O(1) per event
+        if len(events) > MAX_EVENTS + 16:  # trim in batches: amortised O(1) per event, memory bounded
             self.dropped += len(events) - MAX_EVENTS
             del events[:-MAX_EVENTS]
         if ts is not None:

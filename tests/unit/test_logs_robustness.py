@@ -163,3 +163,34 @@ def test_parallel_scan_gives_the_sequential_result(tmp_path: Path) -> None:
         parallel = Summarizer("w")
         assert summarize_range(parallel, str(path), 0, size, workers)
         assert parallel.result() == sequential
+
+
+def test_block_scan_agrees_with_line_scan_whether_probe_bytes_are_rare_or_common() -> None:
+    events = [
+        RECEIVED.format(1),
+        "[HANDLER] Lock acquired, marking as PROCESSING video_id=1",
+        "Video processing failed: video_id=1, error=x",
+        "Video job enqueued: video_id=2",
+        "config error: R2_ENDPOINT",
+        "complete_video failed: video_id=1 row exists=True",
+        '"POST /media/videos/3/upload/complete/ HTTP/1.1" 503 1',
+    ]
+    rare = "2024-05-01 12:00:00,000 INFO worker ffmpeg frame=1 fps=25"
+    common = "[INFO] [Q] Video QUEUE [VQ] [[[ Vx Qy"  # every probe byte, many times a line
+    for noise in (rare, common):
+        lines = [line for i in range(20_000) for line in ([noise] if i % 50 else [noise, events[i // 50 % 7]])]
+        by_line = summarize(lines)
+        by_block = Summarizer()
+        by_block.feed_block("\n".join(lines).encode())
+        assert by_block.result() == by_line
+        assert by_line.events == 400
+
+
+def test_the_spelled_out_prefilter_is_the_anchor_list() -> None:
+    from runbook.logs.patterns import ANCHORS
+    from runbook.logs.scan import has_anchor
+
+    for anchor in ANCHORS:
+        assert has_anchor(b"x " + anchor + b" y")
+        assert not has_anchor(b"x " + anchor[:-1] + b" y")
+    assert not has_anchor(b"2024-05-01 INFO worker ffmpeg frame=1")
