@@ -56,8 +56,13 @@ def timed_run(
     """Run a command to completion; (wall seconds, the completed process)."""
     started = time.perf_counter()
     proc = subprocess.run(
-        list(argv), cwd=cwd, env=dict(env) if env is not None else None, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return time.perf_counter() - started, proc
 
@@ -75,7 +80,7 @@ def main_wrapper(name: str, body: Callable[[], None]) -> int:
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
-    except Exception:  # noqa: BLE001 - a broken benchmark is reported, never hidden
+    except Exception:
         traceback.print_exc()
         print(f"{name}: BROKEN (the benchmark itself failed; see the traceback above)", flush=True)
         return 1

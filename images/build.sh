@@ -97,12 +97,17 @@ build_debian() {
 # build_local IMAGE CONTEXT DOCKERFILE HASH-INPUTS...
 build_local() {
     local image="$1" context="$2" dockerfile="$3"; shift 3
-    local t0 h; t0=$(now); h="$(hash_of "$@")"
+    local t0 h old; t0=$(now); h="$(hash_of "$@")"
+    old="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
     exists "$DEBIAN_IMAGE" || build_debian || return 1
     log "docker build -t $image -f ${dockerfile#"$ROOT"/} ${context#"$ROOT"/}"
     if ! docker build -q --force-rm --network host --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" \
             --label "academy.source-hash=$h" -t "$image" -f "$dockerfile" "$context" >/tmp/academy-build.log 2>&1; then
         tail -n 30 /tmp/academy-build.log >&2; return 1
+    fi
+    # The image this build replaced is now untagged: drop it (fails harmlessly if a container uses it).
+    if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" ]; then
+        docker rmi "$old" >/dev/null 2>&1 || true
     fi
     record "$image" "built locally" "$(elapsed "$t0")"
 }

@@ -21,6 +21,7 @@ from botocore.config import Config
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from runbook import guard
 from runbook.probes.errors import ProbeError, from_db, from_docker
 
 DEFAULT_TIMEOUT: Final = 3.0
@@ -57,7 +58,7 @@ def aws_client(
     # made a live run cost seconds of start-up. Sessions are not thread-safe, so creation is serialised;
     # the clients themselves are.
     with _SESSION_LOCK:
-        return _session().client(
+        client = _session().client(
             service,
             region_name=region,
             aws_access_key_id=access_key or None,
@@ -66,6 +67,8 @@ def aws_client(
             endpoint_url=endpoint_url or None,
             config=Config(**options),
         )
+    # Read-only guard (runbook.guard): refuses non-read operations while enabled (live mode).
+    return guard.guard_boto_client(client)
 
 
 _SESSION_LOCK = threading.Lock()
@@ -88,7 +91,7 @@ def redis_client(
     username: str | None = None,
 ) -> redis.Redis:
     """A redis-py client that gives up after ``timeout`` seconds and never retries."""
-    return redis.Redis(
+    client = redis.Redis(
         host=host,
         port=int(port),
         db=int(db),
@@ -100,6 +103,7 @@ def redis_client(
         health_check_interval=0,
         client_name=None,
     )
+    return guard.guard_redis(client)  # read-only guard: write commands refused while enabled
 
 
 def docker_client(timeout: float = DEFAULT_TIMEOUT, *, base_url: str | None = None) -> Any:
@@ -108,10 +112,12 @@ def docker_client(timeout: float = DEFAULT_TIMEOUT, *, base_url: str | None = No
 
     try:
         if base_url:
-            return docker.DockerClient(base_url=base_url, timeout=timeout)
-        return docker.from_env(timeout=timeout)
+            client = docker.DockerClient(base_url=base_url, timeout=timeout)
+        else:
+            client = docker.from_env(timeout=timeout)
     except Exception as exc:
         raise from_docker(exc, timeout=timeout) from exc
+    return guard.guard_docker(client)  # read-only guard: only GET/HEAD while enabled
 
 
 def sqlite_path(url: str) -> str:
@@ -134,7 +140,8 @@ def db_connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection
             raise ProbeError("database", "not-found", f"not-found: sqlite file {path} does not exist")
         uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+            # factory: the read-only guard's cursors (non-read statements refused while enabled)
+            conn = sqlite3.connect(uri, uri=True, timeout=timeout, factory=guard.ReadOnlySqliteConnection)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise from_db(exc, timeout=timeout) from exc
@@ -142,7 +149,7 @@ def db_connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection
     if scheme in ("postgresql", "postgres"):
         milliseconds = max(1, int(timeout * 1000))
         try:
-            return psycopg.connect(
+            pg = psycopg.connect(
                 url,
                 connect_timeout=max(1, math.ceil(timeout)),
                 options=f"-c default_transaction_read_only=on -c statement_timeout={milliseconds} -c TimeZone=UTC",
@@ -151,4 +158,5 @@ def db_connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connection
             )
         except psycopg.Error as exc:
             raise from_db(exc, timeout=timeout) from exc
+        return guard.guard_db(pg)  # read-only guard: non-read statements refused while enabled
     raise ProbeError("database", "invalid", f"unsupported database URL scheme {scheme!r}")

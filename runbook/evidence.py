@@ -16,7 +16,7 @@ from typing import Any
 from runbook import clients
 from runbook.config import ConfigError, Side, side_from_env
 from runbook.findings import unknown
-from runbook.logs import LogSourceError, open_lines, summarize
+from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
 from runbook.probes import asg, database, docker_, process, r2, redis_, scaler, sqs, sts
 from runbook.probes.errors import ProbeError
@@ -257,9 +257,40 @@ class Evidence:
     def _log(self, spec: str | None, option: str) -> Any:
         if not spec:
             raise NotConfigured(option)
+        _check_text_file(spec)
         docker_client = self._docker() if spec.startswith("docker:") else None
         logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
         with open_lines(
             spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
         ) as lines:
             return summarize(lines, source=spec)
+
+
+#: Leading bytes of compressed files (a rotated ``worker.log.1.gz`` given by mistake).
+_COMPRESSED: dict[bytes, str] = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+}
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
+
+
+def _check_text_file(spec: str) -> None:
+    """A compressed or binary file parses as a log without a single event, and "no event" would let checks
+    pass (nothing failed) or blame the worker (nothing received): say the log is unusable instead."""
+    kind, path = parse_spec(spec)
+    if kind != "file":
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError:
+        return  # open_lines names the problem (not found, a directory, permission)
+    for magic, name in _COMPRESSED.items():
+        if head.startswith(magic):
+            raise LogSourceError(spec, f"a {name}-compressed file, not a text log: decompress it first")
+    controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
+    if head and controls > len(head) // 10:
+        raise LogSourceError(spec, "a binary file, not a text log")

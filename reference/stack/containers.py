@@ -8,6 +8,7 @@ dir is mounted at the same path, so a SQLite ``DATABASE_URL`` means the same fil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -88,6 +89,38 @@ def container_names(pattern: str) -> list[str]:
         client.close()
 
 
+class NameLock:
+    """A cross-process lock on a container name (``/tmp/academy-stack-locks/<name>.lock``): two stacks on
+    one machine (pytest-xdist) that want the same worker container name take turns instead of removing
+    each other's container as "stale". Released by :meth:`release` or when the process dies."""
+
+    def __init__(self, name: str, directory: str = "/tmp/academy-stack-locks") -> None:
+        self.path = Path(directory) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.lock"
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float = 900.0) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise TimeoutError(f"container name lock {self.path} still held after {timeout:.0f}s") from None
+                time.sleep(0.2)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
 class WorkerContainer:
     """The worker image run as the deployment runs it."""
 
@@ -159,8 +192,6 @@ class WorkerContainer:
 
     def remove(self) -> None:
         if self.container is not None:
-            try:
-                self.container.remove(force=True)
-            except Exception:
-                pass
+            with contextlib.suppress(Exception):
+                self.container.remove(force=True, v=True)
             self.container = None

@@ -6,6 +6,7 @@ database for the "API and worker on different databases" fault (matrix row 18).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 from pathlib import Path
@@ -106,10 +107,8 @@ class PostgresDatabase:
     def stop(self) -> None:
         if self._owner is None and not self._stopped:
             self._stopped = True
-            try:
+            with contextlib.suppress(Exception):
                 self.container.stop()
-            except Exception:
-                pass
 
     def describe(self) -> str:
         try:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 FAILING_FFMPEG = """#!/bin/sh
 # A broken ffmpeg (fault matrix row 9): a codec library went missing after an image update.
-echo "ffmpeg: error while loading shared libraries: libx264.so.164: cannot open shared object file: No such file or directory" >&2
+echo "ffmpeg: error while loading shared libraries: libx264.so.164:"\
+     "cannot open shared object file: No such file or directory" >&2
 exit 127
 """
 

@@ -71,6 +71,8 @@ def _patch_signature_check() -> None:
     """moto 5.2 recomputes a SigV4 signature over its parsed request *data* when the body is empty, so a
     bodiless GET to a rest-json service (lambda list_functions / get_function) never matches: botocore
     signed an empty payload. Sign an empty payload for bodiless GET/HEAD/DELETE, as the client did."""
+    from urllib.parse import quote, unquote
+
     from moto.iam import access_control
 
     original = access_control.IAMRequestBase._create_aws_request
@@ -79,10 +81,19 @@ def _patch_signature_check() -> None:
         if not self._body and self._method in ("GET", "HEAD", "DELETE"):
             saved, self._data = self._data, {}
             try:
-                return original(self)
+                request = original(self)
             finally:
                 self._data = saved
-        return original(self)
+        else:
+            request = original(self)
+        # werkzeug hands moto the query with "/" (and other "safe" characters) unescaped, while botocore
+        # signed the strict RFC 3986 form (prefix=hls%2F111%2F): re-escape before recomputing.
+        path, sep, query = request.url.partition("?")
+        if sep:
+            pairs = (pair.partition("=") for pair in query.split("&") if pair)
+            request.url = path + "?" + "&".join(
+                f"{quote(unquote(k), safe='-_.~')}{eq}{quote(unquote(v), safe='-_.~')}" for k, eq, v in pairs)
+        return request
 
     access_control.IAMRequestBase._create_aws_request = _create_aws_request
 

@@ -8,6 +8,7 @@ on Linux, ``PR_SET_PDEATHSIG=SIGKILL`` so that it dies with its parent even if t
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -133,21 +134,15 @@ class ManagedProcess:
         pgid = self.proc.pid  # start_new_session: the child leads its own group
         if self.proc.poll() is None:
             _killpg(pgid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         # Always: the leader may be gone while a child of it (ffmpeg) still runs in the group.
         _killpg(pgid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         if self.proc.stdin:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-            except OSError:
-                pass
         return self.proc.returncode
 
     def __repr__(self) -> str:
@@ -160,10 +155,8 @@ class _Exited(Exception):
 
 
 def _killpg(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def python_env(extra: Mapping[str, str], *, path_prefix: Sequence[str] = (), repo_root: Path | None = None,

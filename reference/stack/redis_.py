@@ -7,6 +7,7 @@ All three listen on 127.0.0.1 and expose the same small interface: ``host``, ``p
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import subprocess
@@ -132,10 +133,8 @@ class RedisContainerService(_RedisBase):
     def stop(self) -> None:
         if not self._stopped:
             self._stopped = True
-            try:
+            with contextlib.suppress(Exception):
                 self.container.stop()
-            except Exception:
-                pass
 
     def describe(self) -> str:
         try:

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class Stack(StackClients):
         self.api: ManagedProcess | None = None
         self.worker: Any = None
         self._started = False
+        self._name_lock: containers.NameLock | None = None
         self._closed = False
         from reference.stack.scenario import Scenario
 
@@ -104,6 +106,9 @@ class Stack(StackClients):
             reason = containers.docker_unavailable_reason()
             if reason:
                 raise RuntimeError(reason)
+        if self.deployment == "docker":
+            self._name_lock = containers.NameLock(self.worker_container_name)
+            self._name_lock.acquire()
         self.workdir = Path(self._workdir_arg or tempfile.mkdtemp(prefix="academy-stack-")).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         for fault in self.faults:
@@ -118,8 +123,14 @@ class Stack(StackClients):
         else:
             self.redis_service = RedisContainerService(self.redis_image)
             self.database = PostgresDatabase(self.postgres_image)
-        self.redis_service.start()
-        self.database.start()
+        if self.backend == "embedded":
+            self.redis_service.start()  # a child process: spawned from this thread (see processes)
+            self.database.start()
+        else:
+            # Two containers: start them side by side (docker API calls; no child process of ours).
+            with ThreadPoolExecutor(2) as pool:
+                for future in [pool.submit(self.redis_service.start), pool.submit(self.database.start)]:
+                    future.result()
         self.redis_service.wait_ready()
         self.aws.ready()
         self.r2.ready()
@@ -182,7 +193,8 @@ class Stack(StackClients):
         if self.deployment == "docker":
             mounts: dict[str, str] = {}
             if self.plan.ffmpeg == "failing":
-                mounts[str(media.failing_ffmpeg_script(self.workdir / "fault-bin" / "ffmpeg"))] = "/usr/local/bin/ffmpeg"
+                script = media.failing_ffmpeg_script(self.workdir / "fault-bin" / "ffmpeg")
+                mounts[str(script)] = "/usr/local/bin/ffmpeg"
             elif self.plan.ffmpeg == "missing":
                 empty = self.workdir / "fault-bin" / "not-ffmpeg"
                 empty.parent.mkdir(parents=True, exist_ok=True)
@@ -260,6 +272,8 @@ class Stack(StackClients):
                 print(f"reference.stack: teardown step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         if self._own_workdir and not self.keep_workdir and self.workdir != Path() and self.workdir.exists():
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._name_lock is not None:
+            self._name_lock.release()
         lifecycle.unregister(self)
 
     def _close_worker(self) -> None:

@@ -38,13 +38,22 @@ _Found = tuple[int, int, int | None, Fields, bytes | None]
 
 
 def available_workers() -> int:
-    """Cores this process may use (its CPU affinity), or 1 where ``fork`` is not available."""
+    """Idle cores this process may use, counting itself: 1 where ``fork`` is unavailable.
+
+    On a machine already busy (load average near the core count) more processes only add
+    overhead, so the count is what the 1-minute load average leaves free, plus this process.
+    """
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        idle = cores - os.getloadavg()[0] + 1  # the load counts this very process
+    except OSError:
+        idle = cores
+    return max(1, min(cores, int(idle)))
 
 
 def line_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int, int]]:

@@ -32,6 +32,13 @@ def docker_reason(exc: BaseException, timeout: float) -> str:
     return f"Docker error ({type(exc).__name__})"
 
 
+def _quietly(close: Callable[[], object]) -> None:
+    try:
+        close()
+    except Exception:  # closing a dead connection must not mask the result
+        logger.debug("closing a docker connection failed", exc_info=True)
+
+
 def _client(spec: str, timeout: float) -> Any:
     try:
         import docker  # optional dependency, only needed for docker: sources
@@ -53,7 +60,8 @@ def docker_blocks(
     and the log request sent now, so a missing container or an unreachable engine raises
     :class:`LogSourceError` here rather than on first read.
     """
-    api: Any = client if client is not None else _client(spec, timeout)
+    owned = client is None  # a client built here is closed with the stream
+    api: Any = _client(spec, timeout) if client is None else client
     options: dict[str, object] = {
         "stream": True,
         "timestamps": True,
@@ -69,6 +77,8 @@ def docker_blocks(
         stream = api.containers.get(name).logs(**options)
     except Exception as exc:  # mapped to a one-line reason, details at debug level
         logger.debug("docker logs %s failed", name, exc_info=True)
+        if owned:
+            _quietly(api.close)
         raise LogSourceError(spec, docker_reason(exc, timeout)) from None
 
     def blocks() -> Iterator[bytes]:
@@ -81,9 +91,8 @@ def docker_blocks(
     def close() -> None:
         closer = getattr(stream, "close", None)
         if callable(closer):
-            try:
-                closer()
-            except Exception:  # closing a dead connection must not mask the result
-                logger.debug("closing the docker log stream failed", exc_info=True)
+            _quietly(closer)
+        if owned:
+            _quietly(api.close)
 
     return blocks(), close

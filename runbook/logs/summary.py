@@ -23,6 +23,15 @@ _PER_VIDEO: Final = frozenset(EventKind) - {EventKind.ENQUEUED, EventKind.ENQUEU
 _TS_BYTES: Final = 40  # "[2024-05-01T12:00:00.123456789+09:00" is 36
 
 
+# Enum attribute access is slow in CPython 3.11 (see classify.py): module globals for the hot path.
+_K_CONFIG_ERROR = EventKind.CONFIG_ERROR
+_K_ENQUEUED = EventKind.ENQUEUED
+_K_RECEIVED = EventKind.RECEIVED
+_K_SKIP_LOCK = EventKind.SKIP_LOCK
+_K_SQS_UNAVAILABLE = EventKind.SQS_UNAVAILABLE
+_K_STARTED = EventKind.STARTED
+
+
 def as_line(line: str | bytes) -> bytes:
     """A line as capped bytes without its terminator (lone surrogates in a str are kept, not fatal)."""
     if isinstance(line, str):
@@ -109,9 +118,9 @@ class Summarizer:
             if self._first_ts is None:
                 self._first_ts = ts
             self._last_ts = ts
-        if kind is EventKind.RECEIVED:
+        if kind is _K_RECEIVED:
             self._last_received = vid  # None for a truncated line: better unattributed than wrong
-        elif vid is None and kind is EventKind.SKIP_LOCK:
+        elif vid is None and kind is _K_SKIP_LOCK:
             vid = self._last_received
             if vid is None:
                 self._unattributed += 1
@@ -123,23 +132,23 @@ class Summarizer:
             video.add(kind, fields, ts)
         elif vid is None:
             self._source_event(kind, dict(fields))
-        elif kind is EventKind.ENQUEUED:
+        elif kind is _K_ENQUEUED:
             self._enqueued[vid] = ts
         else:  # ENQUEUE_FAILED
             self._enqueue_failures[vid] = dict(fields).get("error", "")
 
     def _source_event(self, kind: EventKind, fields: dict[str, str]) -> None:
-        if kind is EventKind.STARTED:
+        if kind is _K_STARTED:
             self._queue = fields.get("queue", self._queue)
             wait = fields.get("wait_time")
             self._wait_time = int(wait) if wait is not None else self._wait_time
-        elif kind is EventKind.CONFIG_ERROR:
+        elif kind is _K_CONFIG_ERROR:
             self._config_errors.append(fields.get("error", ""))
             del self._config_errors[:-MAX_MESSAGES]
             variable = fields.get("variable")
             if variable is not None and len(self._config_variables) < 4 * MAX_MESSAGES:
                 self._config_variables[variable] = None
-        elif kind is EventKind.SQS_UNAVAILABLE:
+        elif kind is _K_SQS_UNAVAILABLE:
             self._sqs_error = fields.get("error", self._sqs_error)
 
     def result(self) -> LogSummary:

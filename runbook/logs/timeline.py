@@ -124,6 +124,16 @@ class LogSummary:
         return None if a is None or b is None else a < b
 
 
+# Enum attribute access is slow in CPython 3.11 (see classify.py): module globals for the hot path.
+_K_JOB_COMPLETED = EventKind.JOB_COMPLETED
+_K_RECEIVED = EventKind.RECEIVED
+_K_ROW_EXISTS = EventKind.ROW_EXISTS
+_S_COMPLETED = Stage.COMPLETED
+_S_FAILED = Stage.FAILED
+_S_RECEIVED = Stage.RECEIVED
+_S_SKIPPED = Stage.SKIPPED
+
+
 class _Video:
     """Mutable per-video state while the log streams by; timestamps stay raw until the end."""
 
@@ -145,7 +155,7 @@ class _Video:
         self.dropped = 0
         self.first_ts: bytes | None = None
         self.last_ts: bytes | None = None
-        self.stage = Stage.RECEIVED
+        self.stage = _S_RECEIVED
         self.skip: SkipReason | None = None
         self.received = 0
         self.completed = False
@@ -162,25 +172,25 @@ class _Video:
             if self.first_ts is None:
                 self.first_ts = ts
             self.last_ts = ts
-        terminal = self.stage is Stage.FAILED or self.stage is Stage.SKIPPED
-        if kind is EventKind.RECEIVED:
+        terminal = self.stage is _S_FAILED or self.stage is _S_SKIPPED
+        if kind is _K_RECEIVED:
             self.received += 1
-            self.stage, self.skip = Stage.RECEIVED, None
+            self.stage, self.skip = _S_RECEIVED, None
         elif kind in _PROGRESS:
             self.stage, self.skip = _PROGRESS[kind], None
-        elif kind is EventKind.JOB_COMPLETED:
+        elif kind is _K_JOB_COMPLETED:
             if not terminal:
-                self.stage, self.completed = Stage.COMPLETED, True
+                self.stage, self.completed = _S_COMPLETED, True
         elif kind in _SKIPS:
-            self.stage, self.skip = Stage.SKIPPED, _SKIPS[kind]
+            self.stage, self.skip = _S_SKIPPED, _SKIPS[kind]
         elif kind in _FAILURES:
-            self.stage, self.skip = Stage.FAILED, None
+            self.stage, self.skip = _S_FAILED, None
         for key, value in fields:
             if key == "error" and value:
                 self.error = value
             elif key == "row_exists":
                 self.row_exists = value == "True"
-        if kind is EventKind.ROW_EXISTS and self.error is None:
+        if kind is _K_ROW_EXISTS and self.error is None:
             self.error = "complete_video failed"
 
     def freeze(self, video_id: int) -> VideoTimeline:

@@ -241,7 +241,7 @@ def from_db(exc: BaseException, *, timeout: float | None = None) -> ProbeError:
             return ProbeError("database", "denied", f"denied: {text}", code=state)
         if state in _PG_NOT_FOUND_STATES or ("database" in lower and "does not exist" in lower):
             return ProbeError("database", "not-found", f"not-found: {text}", code=state)
-        if "could not translate host name" in lower:
+        if "could not translate host name" in lower or "failed to resolve host" in lower:  # libpq / psycopg 3
             return ProbeError("database", "unreachable", f"unreachable: host not found: {text}", code=state)
         if isinstance(exc, psycopg.OperationalError) and (
             "connection refused" in lower or "connection failed" in lower or "could not connect" in lower

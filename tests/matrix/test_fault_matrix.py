@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+from rehearsal_runner import run_rehearsal
 
 from reference.stack import FAULTS
 from runbook.model import LAYERS
@@ -18,24 +15,6 @@ from runbook.model import LAYERS
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = os.environ.get("MATRIX_BACKEND", "embedded")
 CASES = [("healthy", 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.values()]
-
-
-def run_rehearsal(tmp_path: Path, fault: str | None, backend: str = BACKEND) -> tuple[dict, str]:
-    """One isolated rehearsal (its own stack, container name and report files); returns (verdict, output)."""
-    verdict = tmp_path / "verdict.json"
-    args = [
-        sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:xdist", "--backend", backend,
-        "--runbook-json", str(verdict), "--html", str(tmp_path / "report.html"),
-        "--junitxml", str(tmp_path / "junit.xml"),
-        "--worker-container", f"academy-video-worker-{uuid.uuid4().hex[:8]}",
-    ]
-    if fault:
-        args += ["--rehearsal-fault", fault]
-    env = {**os.environ, "TESTCONTAINERS_RYUK_DISABLED": "true", "TESTCONTAINERS_CONNECTION_MODE": "docker_host"}
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-    output = proc.stdout + proc.stderr
-    assert verdict.exists(), f"no verdict written (exit {proc.returncode}):\n{output[-3000:]}"
-    return json.loads(verdict.read_text()), output
 
 
 @pytest.mark.timeout(300)
@@ -60,3 +39,30 @@ def test_fault_is_diagnosed(tmp_path: Path, request: pytest.FixtureRequest, faul
     assert not unexplained, f"failed checks the root cause does not explain: {unexplained}"
     if fault.startswith("config-missing:"):
         assert fault.split(":", 1)[1] in root["message"]
+
+
+#: (faults, expected root cause, the other cause that must still be listed). Between causes that do not
+#: explain each other the more fundamental one wins (runbook.verdict.DEPTH); the other is never dropped.
+PAIRS = [
+    ("stale-lock,r2-keys-invalid", "credentials/r2-credentials-invalid", "stale-lock"),
+    ("asg-max-1,long-job-blocking", "autoscaling/asg-max-too-low", "long-job-blocking"),
+    ("worker-stopped,redis-down", "worker-process/worker-not-running", "redis-unreachable"),
+    ("rule-disabled,dlq-not-empty", "autoscaling/scaler-rule-disabled", "dlq-not-empty"),
+    ("config-missing:R2_ENDPOINT,redis-db-mismatch", "worker-config/config-missing", "redis-mismatch"),
+    ("queue-name-mismatch,lambda-deleted", "queue/queue-name-mismatch", "scaler-lambda-missing"),
+]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(("faults", "expected", "also"), PAIRS, ids=[p[0] for p in PAIRS])
+def test_double_fault(tmp_path: Path, request: pytest.FixtureRequest, faults: str, expected: str, also: str) -> None:
+    started = time.monotonic()
+    verdict, output = run_rehearsal(tmp_path, faults)
+    root = verdict["root_cause"]
+    got = "healthy" if verdict["healthy"] else f"{root['layer']}/{root['cause']}"
+    request.node.user_properties.append(("matrix-row", (99, faults, expected, got, time.monotonic() - started)))
+    assert got == expected, output[-4000:]
+    failed_causes = {c["cause"] for c in verdict["checks"] if c["outcome"] == "failed"}
+    assert also in failed_causes, f"{also} not diagnosed alongside {expected}: {sorted(failed_causes)}"
+    listed = {c for c in verdict["consequences"] + verdict["others"] + verdict["confirming"]}
+    assert any(c["cause"] == also and c["nodeid"] in listed for c in verdict["checks"]), "second fault not listed"

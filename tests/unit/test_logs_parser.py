@@ -87,15 +87,15 @@ ACCESS_LOG_503 = [
 
 @pytest.mark.parametrize("prefix", PREFIXES, ids=["bare", "logging", "docker", "bracketed"])
 @pytest.mark.parametrize(
-    ("text", "kind", "video_id", "fields"), CASES, ids=[c[1].value + str(i) for i, c in enumerate(CASES)]
+    ("text", "kind", "expected_id", "fields"), CASES, ids=[c[1].value + str(i) for i, c in enumerate(CASES)]
 )
 def test_each_runbook_line_is_recognised_with_its_values(
-    prefix: str, text: str, kind: EventKind, video_id: int | None, fields: dict[str, str]
+    prefix: str, text: str, kind: EventKind, expected_id: int | None, fields: dict[str, str]
 ) -> None:
     for line in (prefix + text, (prefix + text).encode(), prefix + text + "\r\n"):
         event = parse_line(line, 7)
         assert event is not None, line
-        assert (event.kind, event.video_id, event.line_no) == (kind, video_id, 7)
+        assert (event.kind, event.video_id, event.line_no) == (kind, expected_id, 7)
         assert dict(event.fields) == fields
         for name, value in fields.items():
             assert event.get(name) == value

@@ -287,7 +287,7 @@ def test_docker_unreachable_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def docker_client() -> Any:
+def docker_client() -> Iterator[Any]:
     """A client of the local Docker engine; skips (with the reason) where there is none."""
     docker = pytest.importorskip("docker")
     try:
@@ -295,7 +295,8 @@ def docker_client() -> Any:
         client.ping()
     except Exception as exc:
         pytest.skip(f"no Docker engine here: {type(exc).__name__}: {str(exc)[:120]}")
-    return client
+    yield client
+    client.close()
 
 
 def test_docker_container_not_found(docker_client: Any) -> None:

@@ -1,0 +1,76 @@
+"""Dead dependencies on demand: a black hole, a refused port, a host name that does not resolve.
+
+    with BlackHole() as hole:            # accepts every connection, never sends a byte
+        url = f"http://127.0.0.1:{hole.port}"
+    with refused_port() as port:         # bound but not listening: connect() gets RST at once
+        ...
+    UNRESOLVABLE_HOST                    # RFC 6761 ``.invalid``: never resolves
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+UNRESOLVABLE_HOST = "nonexistent.invalid"
+
+
+class BlackHole:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a thread, as a context manager).
+
+    Accepted sockets are held open, unread, until the hole closes: a client's connect succeeds at once and
+    its first read waits until the client's own timeout.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
+        self.host = "127.0.0.1"
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"blackhole-{self.port}", daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self._held.append(conn)
+
+    def __enter__(self) -> BlackHole:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._held:
+            with contextlib.suppress(OSError):
+                conn.close()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A 127.0.0.1 port that refuses connections: bound (so nobody else takes it) but not listening."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
