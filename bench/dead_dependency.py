@@ -74,10 +74,14 @@ def main() -> int:
                         p_ratio = p_wall / (timeout + median(healthy_pytest))
                         verdict = pw[-1][1] or {}
                         root = verdict.get("root_cause") or {}
-                        line += (
-                            f"; pytest wall {p_wall:.2f}s, ratio {p_ratio:.2f}, root cause "
-                            f"{root.get('layer')}/{root.get('cause')}"
+                        said = (
+                            f"root cause {root.get('layer')}/{root.get('cause')}"
+                            if root
+                            else "healthy"
+                            if verdict.get("healthy")
+                            else "no root cause (some checks unknown)"
                         )
+                        line += f"; pytest wall {p_wall:.2f}s, ratio {p_ratio:.2f}, verdict: {said}"
                         worst_pytest = max(worst_pytest, (p_ratio, dep))
                     info(NAME, line)
                     worst = max(worst, (ratio, dep))

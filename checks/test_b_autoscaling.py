@@ -19,7 +19,7 @@ def _policy_alternative(evidence: Evidence) -> bool:
 
 
 def test_scaler_lambda(evidence: Evidence, target: Target) -> None:
-    function, error = evidence.attempt("scaler.lambda")
+    _, error = evidence.attempt("scaler.lambda")
     if error is not None and error.kind == "not-found":
         alternative, _ = evidence.attempt("scaler.alt_lambda")
         if alternative is not None:
@@ -48,7 +48,9 @@ def test_scaler_rule(evidence: Evidence, target: Target) -> None:
     if (rule.schedule or "").replace(" ", "") not in ("rate(1minute)", "rate(1minutes)"):
         fail("scaler-rule-missing", detail=f"schedule {rule.schedule} ≠ rate(1 minute)", **facts)
     function, _ = evidence.attempt("scaler.lambda")
-    if function is not None and not any(arn.split(":function:")[-1].split(":")[0] == function.name for arn in rule.targets):
+    if function is not None and not any(
+        arn.split(":function:")[-1].split(":")[0] == function.name for arn in rule.targets
+    ):
         fail("scaler-rule-missing", detail=f"targets {list(rule.targets)} ∌ {function.name}", **facts)
 
 

@@ -52,7 +52,11 @@ def test_long_job_not_blocking(evidence: Evidence, target: Target) -> None:
         for vid, t in worker_log.timelines.items()
         if t.stage in (Stage.PROCESSING, Stage.ENCODED) and _started(t) is not None
     ]
-    long_jobs = [(vid, (now - ts).total_seconds()) for vid, ts in running if ts and (now - ts).total_seconds() >= target.long_job_after]
+    long_jobs = [
+        (vid, (now - ts).total_seconds())
+        for vid, ts in running
+        if ts and (now - ts).total_seconds() >= target.long_job_after
+    ]
     if long_jobs:
         vid, age = max(long_jobs, key=lambda item: item[1])
         fail(

@@ -27,11 +27,21 @@ def test_worker_running(evidence: Evidence, target: Target, deployment: str) -> 
         name = target.worker_container
         info, error = evidence.attempt("worker.container")
         if error is not None and error.kind == "not-found":
-            fail("worker-not-running", where=f"컨테이너 {name}", state="없음", start_cmd=commands.start_worker(target, "docker"))
+            fail(
+                "worker-not-running",
+                where=f"컨테이너 {name}",
+                state="없음",
+                start_cmd=commands.start_worker(target, "docker"),
+            )
         info = evidence.need("worker.container")
         if not info.running:
             state = f"{info.status}, exit code {info.exit_code}"
-            fail("worker-not-running", where=f"컨테이너 {name}", state=state, start_cmd=commands.start_worker(target, "docker"))
+            fail(
+                "worker-not-running",
+                where=f"컨테이너 {name}",
+                state=state,
+                start_cmd=commands.start_worker(target, "docker"),
+            )
     elif deployment == "asg":
         facts = {"asg": target.asg_name, "tag": target.worker_tag, "region": target.api.region}
         group, error = evidence.attempt("asg")
@@ -40,7 +50,13 @@ def test_worker_running(evidence: Evidence, target: Target, deployment: str) -> 
         group = evidence.need("asg")
         running = evidence.need("asg.instances")
         if group.in_service < 1 or not running:
-            fail("no-inservice-instances", desired=group.desired, in_service=group.in_service, running=len(running), **facts)
+            fail(
+                "no-inservice-instances",
+                desired=group.desired,
+                in_service=group.in_service,
+                running=len(running),
+                **facts,
+            )
     else:
         found = evidence.need("worker.processes")
         if not found:

@@ -18,7 +18,12 @@ SIDES = {"api": "API", "worker": "워커"}
 def test_queue_reachable(evidence: Evidence, target: Target, side: str) -> None:
     settings = target.api if side == "api" else evidence.need("worker.side")
     info, error = evidence.attempt(f"sqs.{side}")
-    facts = {"side": SIDES[side], "queue": settings.queue_name, "region": settings.region, "api_container": target.api_container}
+    facts = {
+        "side": SIDES[side],
+        "queue": settings.queue_name,
+        "region": settings.region,
+        "api_container": target.api_container,
+    }
     if error is not None:
         if error.kind == "not-found":
             fail("queue-missing", **facts)
@@ -40,7 +45,12 @@ def test_same_queue(evidence: Evidence, target: Target) -> None:
         "restart_cmd": commands.restart_worker(target),
     }
     if api.region != worker.region:
-        fail("region-mismatch", api_url=f"{api.region}/{api.queue_name}", worker_url=f"{worker.region}/{worker.queue_name}", **facts)
+        fail(
+            "region-mismatch",
+            api_url=f"{api.region}/{api.queue_name}",
+            worker_url=f"{worker.region}/{worker.queue_name}",
+            **facts,
+        )
     if api.queue_name != worker.queue_name:
         fail("queue-name-mismatch", **facts)
     api_q = evidence.need("sqs.api")

@@ -30,7 +30,11 @@ def test_required_variable(evidence: Evidence, target: Target, names: tuple[str,
         # The bucket pair has a default (academy-video): missing both is a fault only if that bucket is absent.
         _, error = evidence.attempt("r2.worker")
         if error is not None and error.kind == "not-found":
-            fail("config-missing", var=f"{label} (기본값 {DEFAULT_BUCKET} 버킷 없음)", restart_cmd=commands.restart_worker(target))
+            fail(
+                "config-missing",
+                var=f"{label} (기본값 {DEFAULT_BUCKET} 버킷 없음)",
+                restart_cmd=commands.restart_worker(target),
+            )
 
 
 def test_start_log(evidence: Evidence, target: Target) -> None:
@@ -55,4 +59,9 @@ def test_same_database(evidence: Evidence, target: Target) -> None:
     if not worker_db.configured:
         unknown("not-configured", setting="DATABASE_URL or DB_HOST (worker)")
     if api_db.identity != worker_db.identity:
-        fail("db-mismatch", api_db=api_db.identity, worker_db=worker_db.identity, restart_cmd=commands.restart_worker(target))
+        fail(
+            "db-mismatch",
+            api_db=api_db.identity,
+            worker_db=worker_db.identity,
+            restart_cmd=commands.restart_worker(target),
+        )

@@ -34,17 +34,36 @@ def _diagnose(evidence: Evidence, target: Target, vid: int) -> None:
     redis_cli = commands.redis_cli(target.api)
     retry = commands.retry_video(target, vid)
     if keys is not None and keys.cancel_present and (skipped == SkipReason.CANCEL or status == "UPLOADED"):
-        fail("cancel-requested", video_id=vid, key=target.cancel_key.format(id=vid),
-             ttl=_ttl(keys.cancel_ttl_seconds), retry_cmd=retry)
+        fail(
+            "cancel-requested",
+            video_id=vid,
+            key=target.cancel_key.format(id=vid),
+            ttl=_ttl(keys.cancel_ttl_seconds),
+            retry_cmd=retry,
+        )
     if keys is not None and keys.lock_present and (skipped == SkipReason.LOCK or status == "UPLOADED"):
         # Nobody marked it PROCESSING, yet the lock stands: a crashed worker's lock (TTL 4 h).
-        fail("stale-lock", video_id=vid, key=target.lock_key.format(id=vid), ttl=_ttl(keys.lock_ttl_seconds),
-             status=status, redis_cli=redis_cli, retry_cmd=retry)
+        fail(
+            "stale-lock",
+            video_id=vid,
+            key=target.lock_key.format(id=vid),
+            ttl=_ttl(keys.lock_ttl_seconds),
+            status=status,
+            redis_cli=redis_cli,
+            retry_cmd=retry,
+        )
     if skipped == SkipReason.STATUS and status != "READY":
         fail("status-not-uploaded", video_id=vid, status=status, retry_cmd=retry)
     if skipped == SkipReason.LOCK:
-        fail("stale-lock", video_id=vid, key=target.lock_key.format(id=vid), ttl="?", status=status,
-             redis_cli=redis_cli, retry_cmd=retry)
+        fail(
+            "stale-lock",
+            video_id=vid,
+            key=target.lock_key.format(id=vid),
+            ttl="?",
+            status=status,
+            redis_cli=redis_cli,
+            retry_cmd=retry,
+        )
 
 
 def _ttl(seconds: float | None) -> str:

@@ -28,9 +28,9 @@ def start_worker(t: Target, deployment: str) -> str:
 def worker_logs(t: Target) -> str:
     spec = t.worker_log or ""
     if spec.startswith("docker:"):
-        return f"docker logs {spec[len('docker:'):]} 2>&1"
+        return f"docker logs {spec[len('docker:') :]} 2>&1"
     if spec.startswith("cloudwatch:"):
-        return f"aws logs tail {shlex.quote(spec[len('cloudwatch:'):])} --since 1h"
+        return f"aws logs tail {shlex.quote(spec[len('cloudwatch:') :])} --since 1h"
     return f"cat {shlex.quote(spec)}" if spec else f"docker logs {t.worker_container} 2>&1"
 
 
@@ -41,7 +41,7 @@ def retry_video(t: Target, video_id: int) -> str:
 
 def redis_cli(side: Side) -> str:
     r = side.redis
-    auth = " -a \"$REDIS_PASSWORD\"" if r.password else ""
+    auth = ' -a "$REDIS_PASSWORD"' if r.password else ""
     return f"redis-cli -h {r.host or '<REDIS_HOST>'} -p {r.port} -n {r.db}{auth}"
 
 

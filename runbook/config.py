@@ -125,7 +125,7 @@ def _database(env: Mapping[str, str], source: str) -> DatabaseSettings:
         if scheme == "sqlite":
             if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
                 raise ConfigError(f"{source}DATABASE_URL", "sqlite URL must be sqlite:///path")
-            return DatabaseSettings(url=url, identity=f"sqlite:{Path(url[len('sqlite:///'):]).resolve()}")
+            return DatabaseSettings(url=url, identity=f"sqlite:{Path(url[len('sqlite:///') :]).resolve()}")
         if scheme in ("postgres", "postgresql"):
             parts = urlsplit(url)
             try:

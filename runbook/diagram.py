@@ -14,6 +14,7 @@ The SVG is self-contained (no fonts, images or scripts) and scales with its ``vi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -74,7 +75,7 @@ NODES: dict[str, Node] = {
         Node("asg", "ASG", 2, 0, ("autoscaling", "worker-process")),
         Node("api", "API", 0, 1, ("api-enqueue",)),
         Node("sqs", "SQS", 1, 1, ("queue", "visibility")),
-        Node("worker", "Worker", 2, 1, ("worker-process", "worker-config", "processing")),
+        Node("worker", "Worker", 2, 1, ("worker-process", "worker-config", "processing", "visibility")),
         Node("dlq", "DLQ", 1, 2, ("queue",)),
         Node("ffmpeg", "ffmpeg", 2, 2, ("processing",)),
         Node("redis", "Redis", 0, 3, ("progress", "stuck-video")),
@@ -90,7 +91,7 @@ EDGES: dict[str, Edge] = {
         Edge("scale", ((262, 55), (308, 55)), ("autoscaling",), "desired"),
         Edge("depth", ((210, 126), (210, 80)), ("autoscaling",), "depth"),
         Edge("launch", ((360, 80), (360, 126)), ("autoscaling",), "launch"),
-        Edge("enqueue", ((112, 151), (158, 151)), ("api-enqueue",), "enqueue"),
+        Edge("enqueue", ((112, 151), (158, 151)), ("api-enqueue", "credentials"), "enqueue"),
         Edge("poll", ((262, 151), (308, 151)), ("credentials",), "poll"),
         Edge("redrive", ((210, 176), (210, 222)), (), ""),
         Edge("encode", ((360, 176), (360, 222)), (), ""),
@@ -150,9 +151,17 @@ LAYER_PARTS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: cause -> its parts when the check judged the API's side (``test_x[live-api]``), not the worker's.
+API_SIDE_PARTS: dict[str, tuple[str, ...]] = {"aws-credentials-invalid": ("enqueue",)}
+_API_SIDE = re.compile(r"[\[-]api[\]-]")
+
+
 def parts_of(check: CheckResult) -> tuple[str, ...]:
     """The diagram parts a check's cause points at."""
-    return CAUSE_PARTS.get(check.cause or "") or LAYER_PARTS.get(check.layer, ())
+    cause = check.cause or ""
+    if cause in API_SIDE_PARTS and _API_SIDE.search(check.nodeid):
+        return API_SIDE_PARTS[cause]
+    return CAUSE_PARTS.get(cause) or LAYER_PARTS.get(check.layer, ())
 
 
 def _part_layers(name: str) -> tuple[str, ...]:
@@ -160,28 +169,34 @@ def _part_layers(name: str) -> tuple[str, ...]:
 
 
 def part_states(v: Verdict) -> dict[str, LayerState]:
-    """Each part's state: ``fail`` when a failed check points at it, else its layers' remaining checks."""
-    failed_here: dict[str, list[CheckResult]] = {}
-    failed_checks = [c for c in v.checks if c.outcome in ("failed", "error")]
-    for check in failed_checks:
-        for part in parts_of(check):
-            failed_here.setdefault(part, []).append(check)
+    """Each part's state: ``fail`` when a failed check points at it, else its layers' remaining checks.
+
+    A layer whose every check failed *elsewhere* (``stale-lock`` is Redis, not the database) says nothing
+    about this part and is left out; a layer that ran no check at all counts as ``unknown``.
+    """
+    failed_here: set[str] = set()
+    for check in v.checks:
+        if check.outcome in ("failed", "error"):
+            failed_here.update(parts_of(check))
     states: dict[str, LayerState] = {}
     for name in [*NODES, *EDGES]:
         layers = _part_layers(name)
-        if failed_here.get(name):
+        if name in failed_here:
             states[name] = "fail"
             continue
-        mine = [c for c in v.checks if c.layer in layers and c.outcome not in ("failed", "error")]
-        covered = [layer for layer in layers if layer in v.layers]
         if not layers:
             states[name] = "ok"
-        elif not mine:
-            states[name] = "unknown"
-        else:
-            per_layer = layer_states(mine, covered)
-            values = [per_layer[layer] for layer in covered if layer in per_layer]
-            states[name] = _combine(values)
+            continue
+        values: list[LayerState] = []
+        for layer in layers:
+            if layer not in v.layers:
+                continue
+            checks = [c for c in v.checks if c.layer == layer]
+            remaining = [c for c in checks if c.outcome not in ("failed", "error")]
+            if checks and not remaining:
+                continue
+            values.append(layer_states(remaining, (layer,))[layer])
+        states[name] = _combine(values)
     return states
 
 
@@ -198,12 +213,17 @@ def _combine(values: Sequence[LayerState]) -> LayerState:
 
 
 def _sections(layers: Sequence[str]) -> str:
+    """``§2 부록 B``; three or more compacted to fit a node: ``§1·3·5·B``."""
     seen: list[str] = []
     for layer in layers:
         section = LAYERS.get(layer, ("", ()))[0]
         if section and section not in seen:
             seen.append(section)
-    return " ".join(seen)
+    if len(seen) <= 2:
+        return " ".join(seen)
+    numbers = [s.lstrip("§") for s in seen if s.startswith("§")]
+    appendix = [s.split()[-1] for s in seen if not s.startswith("§")]
+    return "§" + "·".join(numbers + appendix)
 
 
 def _clip(box: tuple[float, float, float, float], toward: tuple[float, float]) -> tuple[float, float]:
@@ -240,11 +260,20 @@ def _arrow(src: str, dst: str, cause: str) -> str:
     )
 
 
+def _text_width(text: str, size: float) -> float:
+    """A rough width: CJK glyphs one em, spaces and dots a third, other glyphs about 0.6 em."""
+    width = 0.0
+    for ch in text:
+        width += size * (1.0 if ord(ch) > 0x2E7F else 0.3 if ch in " ·" else 0.62)
+    return width
+
+
 def _node_svg(node: Node, state: str, root: bool, consequence: bool, covered: bool, lang: str) -> str:
     x, y, w, h = node.box
     labels = LABELS[lang]
     sections = _sections(node.layers)
-    line2 = f"{sections} · {ICONS[state]} {labels[state]}" if covered else f"{sections} · —"
+    line2 = f"{sections} · {ICONS[state]} {labels['short_' + state]}" if covered else f"{sections} · —"
+    fit = f' textLength="{w - 8}" lengthAdjust="spacingAndGlyphs"' if _text_width(line2, 11) > w - 6 else ""
     stroke_w = 4.5 if root else 1.5
     stroke = "#82071e" if root else COLORS[state]
     dash = ' stroke-dasharray="5 3"' if consequence and not root else ""
@@ -259,7 +288,7 @@ def _node_svg(node: Node, state: str, root: bool, consequence: bool, covered: bo
         f'stroke-width="{stroke_w}"{dash}/>',
         f'<text x="{x + w / 2}" y="{y + 21}" text-anchor="middle" font-size="14" font-weight="700" '
         f'fill="{_INK[state]}">{escape(node.label)}</text>',
-        f'<text x="{x + w / 2}" y="{y + 39}" text-anchor="middle" font-size="11" fill="{_INK[state]}">'
+        f'<text x="{x + w / 2}" y="{y + 39}" text-anchor="middle" font-size="11" fill="{_INK[state]}"{fit}>'
         f"{escape(line2)}</text>",
         "</g>",
     ]
@@ -296,9 +325,9 @@ def _badge(part: str, text: str) -> str:
     if part in NODES:  # above the node; below it on the bottom row, where edges arrive from above
         x, y, w, h = NODES[part].box
         bx, by = (x + w / 2, y + h + 19) if NODES[part].row == len(_ROWS) - 1 else (x + w / 2, y - 4)
-    else:
+    else:  # above the edge, in the gap between rows (root edges are horizontal ones)
         bx, by = EDGES[part].center
-        by -= 8
+        by -= 25
     width = 12 + 7.5 * len(text)
     return (
         f'<g id="rb-root-badge" data-part="{part}">'
@@ -343,7 +372,7 @@ def svg(v: Verdict, lang: str = "ko") -> str:
     return (
         f'<svg id="rb-diagram-svg" xmlns="http://www.w3.org/2000/svg" viewBox="{x0} {y0} {w} {h}" role="img" '
         f'aria-label="{escape(labels["diagram"])}" preserveAspectRatio="xMidYMin meet" '
-        f'font-family="system-ui, -apple-system, \'Noto Sans CJK KR\', \'Apple SD Gothic Neo\', sans-serif">'
+        f"font-family=\"system-ui, -apple-system, 'Noto Sans CJK KR', 'Apple SD Gothic Neo', sans-serif\">"
         f"{''.join(body)}</svg>"
     )
 

@@ -76,7 +76,7 @@ class Evidence:
             future: Future[Any] = Future()
             try:
                 future.set_result(self._timed(key))
-            except BaseException as exc:  # noqa: BLE001 - stored and re-raised to every asker
+            except BaseException as exc:
                 future.set_exception(exc)
             self._futures[key] = future
         return self._futures[key].result()

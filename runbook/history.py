@@ -46,7 +46,7 @@ class Run:
             time=(now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
             mode=v.mode,
             healthy=v.healthy,
-            root_cause=None if root is None else f"{root.layer}/{root.cause}",
+            root_cause=None if root is None else f"{root.layer}/{root.cause or 'error'}",
             section=None if root is None else root.section,
             failed=sum(1 for c in v.checks if c.outcome in ("failed", "error")),
         )

@@ -31,7 +31,8 @@ body{display:flex;flex-direction:column;max-width:1180px;margin:auto;padding:0 1
 .controls,.filters,.collapse{flex-wrap:wrap}
 .rb{color:#1f2328;font-size:14px;line-height:1.45;font-family:system-ui,-apple-system,"Noto Sans CJK KR",
   "Apple SD Gothic Neo","Malgun Gothic",sans-serif}
-.rb *{box-sizing:border-box}.rb{word-break:keep-all;overflow-wrap:anywhere}.rb code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.rb *{box-sizing:border-box}.rb{word-break:keep-all;overflow-wrap:anywhere}
+.rb code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .rb-top{display:grid;grid-template-columns:minmax(0,1fr);grid-template-areas:"b" "d" "x";gap:10px;margin:4px 0 8px}
 .rb-verdict{grid-area:b}.rb-diagram{grid-area:d}.rb-extras{grid-area:x;min-width:0}
 @media (min-width:860px){.rb-top{grid-template-columns:minmax(0,1.1fr) minmax(0,1fr);
@@ -91,8 +92,14 @@ _PHASE = {
     "skip_cancel": "skipped",
 }
 _FLOW = ("received", "processing", "encoded", "completed")
-_PHASE_COLOR = {"received": "#0969da", "processing": "#8250df", "encoded": "#1a7f37", "completed": "#1a7f37",
-                "failed": "#cf222e", "skipped": "#9a6700"}
+_PHASE_COLOR = {
+    "received": "#0969da",
+    "processing": "#8250df",
+    "encoded": "#1a7f37",
+    "completed": "#1a7f37",
+    "failed": "#cf222e",
+    "skipped": "#9a6700",
+}
 
 
 def timeline_digest(timelines: Mapping[int, object], limit: int = 30) -> list[dict[str, object]]:
@@ -102,21 +109,24 @@ def timeline_digest(timelines: Mapping[int, object], limit: int = 30) -> list[di
     """
     rows: list[dict[str, object]] = []
     for vid, t in timelines.items():
-        events = [(str(kind), ts.isoformat() if isinstance(ts, datetime) else None) for kind, ts in
-                  getattr(t, "events", ())]
+        events = [
+            (str(kind), ts.isoformat() if isinstance(ts, datetime) else None) for kind, ts in getattr(t, "events", ())
+        ]
         skip = getattr(t, "skip_reason", None)
         error = getattr(t, "error", None)
         last = getattr(t, "last_ts", None)
-        rows.append({
-            "video_id": int(vid),
-            "stage": str(getattr(t, "stage", "")),
-            "skip_reason": str(skip) if skip else None,
-            "error": scrub(str(error))[:300] if error else None,
-            "received": int(getattr(t, "received", 0)),
-            "dropped_events": int(getattr(t, "dropped_events", 0)),
-            "last": last.isoformat() if isinstance(last, datetime) else "",
-            "events": [list(e) for e in events],
-        })
+        rows.append(
+            {
+                "video_id": int(vid),
+                "stage": str(getattr(t, "stage", "")),
+                "skip_reason": str(skip) if skip else None,
+                "error": scrub(str(error))[:300] if error else None,
+                "received": int(getattr(t, "received", 0)),
+                "dropped_events": int(getattr(t, "dropped_events", 0)),
+                "last": last.isoformat() if isinstance(last, datetime) else "",
+                "events": [list(e) for e in events],
+            }
+        )
     rows.sort(key=lambda r: str(r["last"]), reverse=True)
     rows = rows[:limit]
     rows.sort(key=lambda r: (r["stage"] == "completed", int(str(r["video_id"]))))
@@ -137,7 +147,12 @@ def _secs(seconds: float) -> str:
 def _timeline(row: Mapping[str, object], lang: str) -> str:
     labels = LABELS[lang]
     stage = str(row.get("stage", ""))
-    events = [(str(k), _ts(ts)) for k, ts in row.get("events", []) or []]  # type: ignore[union-attr]
+    raw = row.get("events") or []
+    events = (
+        [(str(e[0]), _ts(e[1])) for e in raw if isinstance(e, (list, tuple)) and len(e) == 2]
+        if isinstance(raw, (list, tuple))
+        else []
+    )
     start = next((ts for _, ts in events if ts), None)
     end = next((ts for _, ts in reversed(events) if ts), None)
     total = (end - start).total_seconds() if start and end else None
@@ -165,15 +180,18 @@ def _timeline(row: Mapping[str, object], lang: str) -> str:
         )
         if ts and prev and total:
             width = max(1.0, 100 * (ts - prev).total_seconds() / total)
-            bar.append(f'<span style="flex:{width:.2f};background:{_PHASE_COLOR.get(last_phase, "#8c959f")}" '
-                       f'title="{escape(last_phase)}"></span>')
+            bar.append(
+                f'<span style="flex:{width:.2f};background:{_PHASE_COLOR.get(last_phase, "#8c959f")}" '
+                f'title="{escape(last_phase)}"></span>'
+            )
         prev, last_phase = ts or prev, phase
     if stage != "completed":
         reached = {(_PHASE.get(k, k)) for k, _ in events}
         for phase in _FLOW:
             if phase not in reached:
-                steps.append(f'<li class="rb-pending" data-phase="{phase}"><b>{escape(labels["phase_" + phase])}</b>'
-                             "—</li>")
+                steps.append(
+                    f'<li class="rb-pending" data-phase="{phase}"><b>{escape(labels["phase_" + phase])}</b>—</li>'
+                )
     error = f'<div class="rb-msgline">{escape(str(row["error"]))}</div>' if row.get("error") else ""
     bar_html = f'<div class="rb-bar">{"".join(bar)}</div>' if bar else ""
     return (
@@ -203,11 +221,13 @@ def _banner(v: Verdict, lang: str, checked_at: str) -> str:
         f'<p class="rb-msg">{escape(scrub(root.message))}</p>',
     ]
     if root.remediation:
-        js = ("var t=document.getElementById('rb-fix').innerText,b=this;"
-              "function done(){b.textContent=b.dataset.done}"
-              "if(navigator.clipboard){navigator.clipboard.writeText(t).then(done,function(){})}"
-              "else{var r=document.createRange();r.selectNodeContents(document.getElementById('rb-fix'));"
-              "var s=getSelection();s.removeAllRanges();s.addRange(r);document.execCommand('copy');done()}")
+        js = (
+            "var t=document.getElementById('rb-fix').innerText,b=this;"
+            "function done(){b.textContent=b.dataset.done}"
+            "if(navigator.clipboard){navigator.clipboard.writeText(t).then(done,function(){})}"
+            "else{var r=document.createRange();r.selectNodeContents(document.getElementById('rb-fix'));"
+            "var s=getSelection();s.removeAllRanges();s.addRange(r);document.execCommand('copy');done()}"
+        )
         parts.append(
             f'<div class="rb-fixhead"><span>{escape(labels["remediation"])}</span>'
             f'<button type="button" class="rb-copy" data-done="✔ {escape(labels["copied"])}" '
@@ -241,7 +261,8 @@ def _related(v: Verdict, lang: str) -> str:
         if rows:
             items = "".join(
                 f'<li><a href="#layer-{escape(c.layer)}">{escape(c.layer)}/{escape(c.cause or "")}</a>: '
-                f"{escape(scrub(c.message))}</li>" for c in rows
+                f"{escape(scrub(c.message))}</li>"
+                for c in rows
             )
             out.append(f'<div><b>{escape(labels[key])}</b><ul class="rb-list">{items}</ul></div>')
     return f'<section id="rb-related">{"".join(out)}</section>' if out else ""
@@ -278,11 +299,12 @@ def _layers(v: Verdict, lang: str) -> str:
             f'<details class="rb-layer" id="layer-{escape(layer)}" data-layer="{escape(layer)}" data-state="{state}"'
             f'{" open" if state != "ok" else ""}><summary><span class="rb-dot" style="background:{_COLORS[state]}">'
             f"</span>{escape(section)} {escape(layer)} — {diagram.ICONS[state]} {escape(labels[state])} "
-            f'<small>({escape(_counts(rows, lang))})</small></summary>{"".join(_check(r, lang) for r in rows)}</details>'
+            f"<small>({escape(_counts(rows, lang))})</small></summary>"
+            f"{''.join(_check(r, lang) for r in rows)}</details>"
         )
     return (
         f'<ul class="rb-layers" aria-label="{escape(labels["layers"])}">{"".join(chips)}</ul>'
-        f'<h3>{escape(labels["layers"])}</h3>{"".join(sections)}'
+        f"<h3>{escape(labels['layers'])}</h3>{''.join(sections)}"
     )
 
 

@@ -42,13 +42,15 @@ def headline(doc: dict[str, Any] | None, lang: str = "ko") -> str:
     """One line: healthy, or the root cause with its section."""
     labels = LABELS[lang]
     if doc is None:
-        return "✘ " + ("no verdict was written (the run stopped early)" if lang == "en" else "판정 파일 없음 (실행이 중간에 멈춤)")
+        if lang == "en":
+            return "✘ no verdict was written (the run stopped early)"
+        return "✘ 판정 파일 없음 (실행이 중간에 멈춤)"
     if doc.get("healthy"):
         return f"✔ {labels['healthy']} ({doc.get('mode', '')})"
     root = doc.get("root_cause") or {}
     return (
         f"✘ {labels['unhealthy']} ({doc.get('mode', '')}): {labels['root_cause']} "
-        f"{root.get('layer')}/{root.get('cause')} {root.get('section', '')}"
+        f"{root.get('layer')}/{root.get('cause') or labels['error']} {root.get('section', '')}"
     ).rstrip()
 
 

@@ -248,6 +248,10 @@ LABELS: dict[str, dict[str, str]] = {
         "skip_status": "상태가 UPLOADED 아님",
         "skip_cancel": "취소 요청",
         "checked_at": "확인 시각",
+        "short_ok": "정상",
+        "short_warn": "주의",
+        "short_fail": "실패",
+        "short_unknown": "미확인",
     },
     "en": {
         "healthy": "Healthy: every layer verified",
@@ -294,5 +298,9 @@ LABELS: dict[str, dict[str, str]] = {
         "skip_status": "status not UPLOADED",
         "skip_cancel": "cancel requested",
         "checked_at": "checked at",
+        "short_ok": "ok",
+        "short_warn": "warn",
+        "short_fail": "fail",
+        "short_unknown": "n/a",
     },
 }

@@ -73,6 +73,7 @@ class MotoServer:
         )
         self.url = ""
         self.keys: Keys | None = None
+        self._clients: dict[tuple[str, str, Keys], Any] = {}
 
     def start(self) -> None:
         self.process.start()
@@ -83,9 +84,15 @@ class MotoServer:
         return self.url
 
     def client(self, service: str, region: str = REGION, keys: Keys | None = None) -> Any:
+        """A boto3 client for this server (cached: creating one costs ~30 ms of CPU, and polls call this)."""
         keys = keys or self.keys or Keys("bootstrap", "bootstrap")
-        return boto3.client(service, endpoint_url=self.url, region_name=region, config=CLIENT_CONFIG,
-                            aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key)
+        cache_key = (service, region, keys)
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = self._clients[cache_key] = boto3.client(
+                service, endpoint_url=self.url, region_name=region, config=CLIENT_CONFIG,
+                aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key)
+        return client
 
     def create_admin_user(self, user: str) -> Keys:
         """An IAM user with ``Allow * on *`` and an access key; its keys become the valid keys."""

@@ -96,8 +96,12 @@ class StackClients:
     # --- Redis and the database ----------------------------------------------------------------
 
     def redis(self: Stack, db: int | None = None) -> redislib.Redis:
-        """A client for the Redis the API uses (``db`` overrides its REDIS_DB)."""
-        return self.redis_service.client(int(self.api_env.get("REDIS_DB", "0")) if db is None else db)
+        """A client for the Redis the API uses (``db`` overrides its REDIS_DB); one cached client per db."""
+        db = int(self.api_env.get("REDIS_DB", "0")) if db is None else db
+        cache = self.__dict__.setdefault("_redis_clients", {})
+        if db not in cache:
+            cache[db] = self.redis_service.client(db)
+        return cache[db]
 
     def db(self: Stack) -> refdb.Database:
         """A connection to the API's database."""

@@ -61,11 +61,8 @@ def all_of(*checks: Callable[..., Any]) -> Callable[[Stack, Scenario], bool]:
 def healthy_symptom(s: Stack, sc: Scenario) -> bool:
     """Every uploaded video READY with progress 100, its lock released, the queue drained."""
     client = s.redis()
-    try:
-        return all(s.video_status(v) == "READY" and not client.exists(LOCK_KEY.format(id=v))
-                   and s.progress(v).get("percent") == 100 for v in sc.videos) and queue_empty(s)
-    finally:
-        client.close()
+    return all(s.video_status(v) == "READY" and not client.exists(LOCK_KEY.format(id=v))
+               and s.progress(v).get("percent") == 100 for v in sc.videos) and queue_empty(s)
 
 
 # --- injections -------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ ThreadedMotoServers in one process would share the S3 data and the auth setting)
 
 Auth is not enforced at start (moto's default); the stack enforces it with ``POST /moto-api/reset-auth 0``
 after it has created the IAM user whose keys are the "valid" keys.
+
+Three corrections to moto 5.2.1 make it answer like AWS where the rehearsal depends on it (each documented
+at its function): auth errors in JSON for JSON-protocol clients (``json_auth_errors``), SigV4 checks that
+match botocore for bodiless GETs and ``/`` in query strings (``_patch_signature_check``), and
+``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``).
 """
 from __future__ import annotations
 

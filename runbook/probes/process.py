@@ -1,7 +1,8 @@
 """Local worker processes (runbook §1 for a non-container deployment, §3 env) from ``/proc``.
 
 The probe's own process and its ancestors (pytest, xdist's controller, the shell that started them)
-are left out: their command lines contain the very pattern being looked for.
+are left out: their command lines contain the very pattern being looked for; so are other runs of the suite
+(``--worker-process PATTERN`` on their command line).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def find_processes(pattern: str, proc_root: str = "/proc") -> tuple[ProcInfo, ..
                 continue  # kernel threads and zombies have no command line
             argv = tuple(part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0"))
             cmdline = " ".join(argv)
-            if not regex.search(cmdline):
+            if not regex.search(cmdline) or _is_runbook_run(argv):
                 continue
             state, ppid = _stat(proc, pid)
             uid: int | None = entry.stat().st_uid
@@ -79,6 +80,11 @@ def find_processes(pattern: str, proc_root: str = "/proc") -> tuple[ProcInfo, ..
             continue
         found.append(ProcInfo(pid=pid, ppid=ppid, state=state, cmdline=cmdline, argv=argv, uid=uid))
     return tuple(sorted(found, key=lambda info: info.pid))
+
+
+def _is_runbook_run(argv: tuple[str, ...]) -> bool:
+    """Another run of this suite (a canary beside an on-call run) carries the pattern on its own command line."""
+    return any(arg == "--worker-process" or arg.startswith("--worker-process=") for arg in argv)
 
 
 def process_env(pid: int, proc_root: str = "/proc") -> dict[str, str]:

@@ -53,18 +53,43 @@ def target(**kw: Any) -> Target:
 
 def queue(visible: int = 0, in_flight: int = 0, visibility: int = 30) -> QueueInfo:
     return QueueInfo(
-        name="academy-video-jobs", url="http://q/academy-video-jobs", arn="arn:aws:sqs:ap-northeast-2:1:academy-video-jobs",
-        visible=visible, in_flight=in_flight, delayed=0, visibility_timeout=visibility, oldest_age_seconds=None,
-        redrive_dlq_arn=None, max_receive_count=None,
+        name="academy-video-jobs",
+        url="http://q/academy-video-jobs",
+        arn="arn:aws:sqs:ap-northeast-2:1:academy-video-jobs",
+        visible=visible,
+        in_flight=in_flight,
+        delayed=0,
+        visibility_timeout=visibility,
+        oldest_age_seconds=None,
+        redrive_dlq_arn=None,
+        max_receive_count=None,
     )
 
 
 def asg(max_size: int = 3, in_service: int = 1) -> AsgInfo:
-    return AsgInfo(name="academy-video-worker-asg", min_size=0, max_size=max_size, desired=in_service, instances=(), in_service=in_service)
+    return AsgInfo(
+        name="academy-video-worker-asg",
+        min_size=0,
+        max_size=max_size,
+        desired=in_service,
+        instances=(),
+        in_service=in_service,
+    )
 
 
-LAMBDA = LambdaInfo(name="academy-worker-queue-depth-metric", arn="arn:aws:lambda:ap-northeast-2:1:function:academy-worker-queue-depth-metric", state="Active", env={})
-RULE = RuleInfo(name="academy-worker-queue-depth-rate", arn="arn:r", state="ENABLED", schedule="rate(1 minute)", targets=(LAMBDA.arn,))
+LAMBDA = LambdaInfo(
+    name="academy-worker-queue-depth-metric",
+    arn="arn:aws:lambda:ap-northeast-2:1:function:academy-worker-queue-depth-metric",
+    state="Active",
+    env={},
+)
+RULE = RuleInfo(
+    name="academy-worker-queue-depth-rate",
+    arn="arn:r",
+    state="ENABLED",
+    schedule="rate(1 minute)",
+    targets=(LAMBDA.arn,),
+)
 MISSING = ProbeError("lambda", "not-found", "Function not found")
 
 
@@ -82,13 +107,23 @@ def test_scaler_healthy_and_each_fault() -> None:
     assert cause_of(b_autoscaling.test_scaler_rule, FakeEvidence(healthy)) is None
     assert cause_of(b_autoscaling.test_asg_max_size, FakeEvidence(healthy)) is None
     slow = RuleInfo(name=RULE.name, arn="arn:r", state="ENABLED", schedule="rate(5 minutes)", targets=RULE.targets)
-    assert cause_of(b_autoscaling.test_scaler_rule, FakeEvidence({**healthy, "scaler.rule": slow})) == "scaler-rule-missing"
-    elsewhere = RuleInfo(name=RULE.name, arn="arn:r", state="ENABLED", schedule="rate(1 minute)", targets=("arn:other",))
-    assert cause_of(b_autoscaling.test_scaler_rule, FakeEvidence({**healthy, "scaler.rule": elsewhere})) == "scaler-rule-missing"
+    assert (
+        cause_of(b_autoscaling.test_scaler_rule, FakeEvidence({**healthy, "scaler.rule": slow}))
+        == "scaler-rule-missing"
+    )
+    elsewhere = RuleInfo(
+        name=RULE.name, arn="arn:r", state="ENABLED", schedule="rate(1 minute)", targets=("arn:other",)
+    )
+    assert (
+        cause_of(b_autoscaling.test_scaler_rule, FakeEvidence({**healthy, "scaler.rule": elsewhere}))
+        == "scaler-rule-missing"
+    )
 
 
 def test_alternative_scaler_cap() -> None:
-    alt = LambdaInfo(name="academy-worker-autoscale", arn="arn:alt", state="Active", env={"MAX_INSTANCES_PER_TYPE": "1"})
+    alt = LambdaInfo(
+        name="academy-worker-autoscale", arn="arn:alt", state="Active", env={"MAX_INSTANCES_PER_TYPE": "1"}
+    )
     values = {"scaler.lambda": MISSING, "scaler.alt_lambda": alt}
     assert cause_of(b_autoscaling.test_scaler_lambda, FakeEvidence(values)) == "scaler-cap-too-low"
     raised = LambdaInfo(name=alt.name, arn=alt.arn, state="Active", env={"MAX_INSTANCES_PER_TYPE": "2"})
@@ -97,12 +132,26 @@ def test_alternative_scaler_cap() -> None:
 
 def test_asg_policy_alternative_is_valid_without_the_lambda() -> None:
     """부록 B 5-A: a step scaling policy and an alarm on the queue replace Lambda and rule."""
-    policy = ScalingPolicy(name="video-queue-scaleout", policy_type="StepScaling", adjustment_type="ChangeInCapacity", alarm_names=("a",))
-    alarm = Alarm(name="academy-video-queue-depth-scaleout", state="OK", metric="ApproximateNumberOfMessagesVisible",
-                  threshold=1.0, comparison="GreaterThanOrEqualToThreshold", actions=("arn:p",), actions_enabled=True)
+    policy = ScalingPolicy(
+        name="video-queue-scaleout", policy_type="StepScaling", adjustment_type="ChangeInCapacity", alarm_names=("a",)
+    )
+    alarm = Alarm(
+        name="academy-video-queue-depth-scaleout",
+        state="OK",
+        metric="ApproximateNumberOfMessagesVisible",
+        threshold=1.0,
+        comparison="GreaterThanOrEqualToThreshold",
+        actions=("arn:p",),
+        actions_enabled=True,
+    )
     missing = ProbeError("events", "not-found", "rule not found")
-    values: dict[str, Any] = {"scaler.lambda": MISSING, "scaler.alt_lambda": MISSING, "scaler.rule": missing,
-                              "asg.policies": (policy,), "asg.alarms": (alarm,)}
+    values: dict[str, Any] = {
+        "scaler.lambda": MISSING,
+        "scaler.alt_lambda": MISSING,
+        "scaler.rule": missing,
+        "asg.policies": (policy,),
+        "asg.alarms": (alarm,),
+    }
     assert cause_of(b_autoscaling.test_scaler_lambda, FakeEvidence(values)) is None
     assert cause_of(b_autoscaling.test_scaler_rule, FakeEvidence(values)) is None
     values["asg.alarms"] = ()
@@ -122,7 +171,12 @@ def test_visibility_too_short_and_long_job() -> None:
         f"{stamp(start + timedelta(hours=6, minutes=30))} INFO worker: [HANDLER] process_fn completed video_id=17 hls_path=hls/17/index.m3u8",
     ]
     worker = side_from_env({**ENV, "VIDEO_WORKER_VISIBILITY": "21600"}, "worker")
-    values = {"worker.side": worker, "sqs.api": queue(visible=1, in_flight=1), "log.worker": _log(lines), "asg": asg(in_service=1)}
+    values = {
+        "worker.side": worker,
+        "sqs.api": queue(visible=1, in_flight=1),
+        "log.worker": _log(lines),
+        "asg": asg(in_service=1),
+    }
     assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(values)) == "visibility-too-short"
     assert cause_of(b_visibility.test_long_job_not_blocking, FakeEvidence(values)) == "long-job-blocking"
     # Two workers: the short job has somewhere to go.
@@ -133,7 +187,9 @@ def test_visibility_too_short_and_long_job() -> None:
 
 def test_queue_access_denied_and_auth_is_not_a_queue_fault() -> None:
     denied = {"sqs.api": ProbeError("sqs", "denied", "AccessDenied")}
-    assert cause_of(lambda e, t: s2_queue.test_queue_reachable(e, t, "api"), FakeEvidence(denied)) == "queue-access-denied"
+    assert (
+        cause_of(lambda e, t: s2_queue.test_queue_reachable(e, t, "api"), FakeEvidence(denied)) == "queue-access-denied"
+    )
     auth = {"sqs.api": ProbeError("sqs", "auth", "InvalidClientTokenId")}
     with pytest.raises(Unknown):  # §4 names bad keys; §2 does not double-count them
         s2_queue.test_queue_reachable(FakeEvidence(auth), target(), "api")

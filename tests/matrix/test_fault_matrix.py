@@ -19,7 +19,9 @@ CASES = [("healthy", 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.va
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("fault", "row", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_fault_is_diagnosed(tmp_path: Path, request: pytest.FixtureRequest, fault: str, row: int, expected: str) -> None:
+def test_fault_is_diagnosed(
+    tmp_path: Path, request: pytest.FixtureRequest, fault: str, row: int, expected: str
+) -> None:
     started = time.monotonic()
     verdict, output = run_rehearsal(tmp_path, None if fault == "healthy" else fault)
     root = verdict["root_cause"]

@@ -13,8 +13,18 @@ pytest_plugins = ["pytester"]
 
 #: Variables that would point a live run at something; cleared so "nothing configured" is true.
 _LIVE_VARS = (
-    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "AWS_PROFILE", "REDIS_HOST", "DATABASE_URL", "DB_HOST", "API_BASE_URL", "R2_ENDPOINT", "DOCKER_HOST",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_PROFILE",
+    "REDIS_HOST",
+    "DATABASE_URL",
+    "DB_HOST",
+    "API_BASE_URL",
+    "R2_ENDPOINT",
+    "DOCKER_HOST",
 )
 
 
@@ -36,10 +46,26 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
 
 def test_help_lists_every_contract_option(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--help")
-    for name in ("--worker-env-file", "--worker-log", "--api-log", "--worker-container", "--api-container",
-                 "--worker-process", "--asg-name", "--worker-tag", "--scaler-lambda", "--scaler-rule",
-                 "--video-id", "--video-table", "--lock-key", "--cancel-key", "--progress-key",
-                 "--runbook-json", "--backend", "--runbook-lang"):
+    for name in (
+        "--worker-env-file",
+        "--worker-log",
+        "--api-log",
+        "--worker-container",
+        "--api-container",
+        "--worker-process",
+        "--asg-name",
+        "--worker-tag",
+        "--scaler-lambda",
+        "--scaler-rule",
+        "--video-id",
+        "--video-table",
+        "--lock-key",
+        "--cancel-key",
+        "--progress-key",
+        "--runbook-json",
+        "--backend",
+        "--runbook-lang",
+    ):
         result.stdout.fnmatch_lines([f"*{name}*"])
     result.stdout.fnmatch_lines(["*RUNBOOK_WORKER_ENV_FILE*"])
 
@@ -77,7 +103,11 @@ def test_live_with_nothing_configured_is_unknown_not_green(suite: pytest.Pyteste
         (["--deployment", "k8s"], {}, "--deployment: must be one of"),
         (["-m", "live"], {"REDIS_PORT": "six"}, "REDIS_PORT: must be a whole number"),
         (["-m", "live"], {"AWS_ENDPOINT_URL": "localhost:4566"}, "AWS_ENDPOINT_URL: URL needs a scheme"),
-        (["-m", "live", "--worker-env-file", "/nonexistent/worker.env"], {}, "--worker-env-file /nonexistent/worker.env: file not found"),
+        (
+            ["-m", "live", "--worker-env-file", "/nonexistent/worker.env"],
+            {},
+            "--worker-env-file /nonexistent/worker.env: file not found",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_4(

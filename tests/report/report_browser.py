@@ -8,6 +8,7 @@ open a file, emulate a phone or a desktop screen, evaluate JavaScript, take a sc
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -98,10 +99,8 @@ class Chromium:
     def __exit__(self, *exc: object) -> None:
         try:
             if self.proc.poll() is None:
-                try:
+                with contextlib.suppress(BrowserError):
                     self.send("Browser.close", timeout=5)
-                except BrowserError:
-                    pass
                 try:
                     self.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
@@ -109,10 +108,8 @@ class Chromium:
                     self.proc.wait(timeout=10)
         finally:
             for fd in (self._to_child, self._from_child):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             if self.proc.stderr:
                 self.proc.stderr.close()
             self._profile.cleanup()

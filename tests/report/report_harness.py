@@ -52,8 +52,10 @@ def ensure_chromium() -> str:
     if not can_install:
         if binary:
             return binary  # Korean may render as boxes in the screenshots, the checks still hold
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium fonts-noto-cjk) and this "
-                    "process may not install it (not root, no apt-get, or RUNBOOK_NO_INSTALL=1)")
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium fonts-noto-cjk) and this "
+            "process may not install it (not root, no apt-get, or RUNBOOK_NO_INSTALL=1)"
+        )
     with open("/tmp/runbook-chromium-install.lock", "w") as lock:  # one installer across xdist workers
         fcntl.flock(lock, fcntl.LOCK_EX)
         output = ""
@@ -79,14 +81,25 @@ def rehearse(out: Path, fault: str | None, *extra: str) -> Run:
     """One hermetic rehearsal (embedded backends) writing its report into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     run = Run(out / "report.html", out / "verdict.json", out / "junit.xml", "")
+    # --opt=value: a path given as a separate word outside the repository would steer pytest's rootdir guess
     args = [
-        sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:xdist", "--backend", "embedded",
-        "--runbook-json", str(run.verdict), "--html", str(run.html), "--self-contained-html",
-        "--junitxml", str(run.junit), "--worker-container", f"academy-video-worker-{uuid.uuid4().hex[:8]}",
+        sys.executable,
+        "-m",
+        "pytest",
+        "checks",
+        "-q",
+        "-p",
+        "no:xdist",
+        "--backend=embedded",
+        f"--runbook-json={run.verdict}",
+        f"--html={run.html}",
+        "--self-contained-html",
+        f"--junitxml={run.junit}",
+        f"--worker-container=academy-video-worker-{uuid.uuid4().hex[:8]}",
         *extra,
     ]
     if fault:
-        args += ["--rehearsal-fault", fault]
+        args.append(f"--rehearsal-fault={fault}")
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=400)
     output = proc.stdout + proc.stderr
     assert run.html.exists() and run.verdict.exists(), f"no report written (exit {proc.returncode}):\n{output[-3000:]}"

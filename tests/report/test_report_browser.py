@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_harness import SCREENSHOTS, rehearse
 from report_browser import Chromium
+from report_harness import SCREENSHOTS, rehearse
 
 from runbook.diagram import COLORS
 
@@ -38,8 +38,14 @@ CASES = (
     Case("worker-stopped", "worker-stopped", "worker-process/worker-not-running"),
     Case("config-missing", "config-missing:R2_ENDPOINT", "worker-config/config-missing"),
     Case("stale-lock", "stale-lock", "stuck-video/stale-lock", timeline_stop="skipped", history=5),
-    Case("r2-keys-invalid", "r2-keys-invalid", "credentials/r2-credentials-invalid", lang="en", arrows=True,
-         timeline_stop="failed"),
+    Case(
+        "r2-keys-invalid",
+        "r2-keys-invalid",
+        "credentials/r2-credentials-invalid",
+        lang="en",
+        arrows=True,
+        timeline_stop="failed",
+    ),
 )
 VIEWPORTS = {"phone": (390, 844, True, 2.0), "desktop": (1366, 900, False, 1.0)}
 
@@ -55,8 +61,9 @@ _FACTS = """(() => {
     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width, height: r.height,
             display: s.display, visibility: s.visibility, opacity: parseFloat(s.opacity),
             background: s.backgroundColor, text: el.innerText || el.textContent || ''}; };
-  const painted = el => { const r = el.getBoundingClientRect(); const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    const hit = document.elementFromPoint(x, y); return !!hit && el.contains(hit); };
+  const painted = el => { const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return !!hit && el.contains(hit); };
   const part = g => { const shape = g.querySelector('rect, polyline');
     return {name: g.dataset.part, layer: g.dataset.layer, state: g.dataset.state, root: g.dataset.root,
             consequence: g.dataset.consequence, fill: getComputedStyle(shape).fill,
@@ -98,14 +105,21 @@ _TIMELINE = """((stage) => {
 
 
 def _within(box: dict[str, Any], facts: dict[str, Any]) -> bool:
-    return box["top"] >= 0 and box["bottom"] <= facts["innerHeight"] + 0.5 and box["left"] >= 0 and (
-        box["right"] <= facts["innerWidth"] + 0.5
+    return (
+        box["top"] >= 0
+        and box["bottom"] <= facts["innerHeight"] + 0.5
+        and box["left"] >= 0
+        and (box["right"] <= facts["innerWidth"] + 0.5)
     )
 
 
 def _visible(box: dict[str, Any] | None) -> bool:
-    return bool(box) and box["display"] != "none" and box["visibility"] == "visible" and box["opacity"] > 0.99 and (
-        box["width"] > 0 and box["height"] > 0
+    return (
+        bool(box)
+        and box["display"] != "none"
+        and box["visibility"] == "visible"
+        and box["opacity"] > 0.99
+        and (box["width"] > 0 and box["height"] > 0)
     )
 
 
@@ -113,18 +127,25 @@ def _history_file(path: Path, runs: int) -> Path:
     lines = []
     for i in range(runs):
         healthy = i % 2 == 0
-        lines.append({"time": f"2024-05-01T0{i}:00:00+00:00", "mode": "rehearsal", "healthy": healthy,
-                      "root_cause": None if healthy else "queue/dlq-not-empty", "section": None if healthy else "§2",
-                      "failed": 0 if healthy else 1})
+        lines.append(
+            {
+                "time": f"2024-05-01T0{i}:00:00+00:00",
+                "mode": "rehearsal",
+                "healthy": healthy,
+                "root_cause": None if healthy else "queue/dlq-not-empty",
+                "section": None if healthy else "§2",
+                "failed": 0 if healthy else 1,
+            }
+        )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_first_screen_shows_verdict_and_diagram(browser: Chromium, tmp_path: Path, case: Case) -> None:
-    extra = ["--runbook-lang", case.lang]
+    extra = [f"--runbook-lang={case.lang}"]
     if case.history:
-        extra += ["--runbook-history", str(_history_file(tmp_path / "history.jsonl", case.history))]
+        extra.append(f"--runbook-history={_history_file(tmp_path / 'history.jsonl', case.history)}")
     run = rehearse(tmp_path / "run", case.fault, *extra)
     verdict = json.loads(run.verdict.read_text(encoding="utf-8"))
     root = verdict["root_cause"]

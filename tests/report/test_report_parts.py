@@ -43,8 +43,11 @@ def _with(*failed: tuple[str, str]) -> list[CheckResult]:
 
 def _parts(svg: str) -> dict[str, dict[str, str]]:
     root = ET.fromstring(svg)  # well-formed XML, or this raises
-    return {g.attrib["data-part"]: g.attrib for g in root.iter(f"{SVG}g") if "data-part" in g.attrib and
-            g.attrib.get("id", "").startswith("rb-part-")}
+    return {
+        g.attrib["data-part"]: g.attrib
+        for g in root.iter(f"{SVG}g")
+        if "data-part" in g.attrib and g.attrib.get("id", "").startswith("rb-part-")
+    }
 
 
 def test_healthy_diagram_is_all_ok_and_marks_nothing() -> None:
@@ -68,6 +71,27 @@ def test_the_cause_not_the_whole_layer_is_coloured() -> None:
     parts = _parts(diagram.svg(decide("rehearsal", _with(("queue", "dlq-not-empty")))))
     assert parts["dlq"]["data-state"] == "fail" and parts["dlq"]["data-root"] == "true"
     assert parts["sqs"]["data-state"] == "ok", "the queue itself answered: only the DLQ is red"
+
+
+def test_a_layer_that_failed_elsewhere_says_nothing_about_a_part() -> None:
+    results = [c for c in _healthy() if c.layer != "stuck-video"]
+    results.append(_check("stuck-video", "failed", "stale-lock", n=100))
+    parts = _parts(diagram.svg(decide("rehearsal", results)))
+    assert parts["redis"]["data-state"] == "fail" and parts["redis"]["data-root"] == "true"
+    assert parts["db"]["data-state"] == "ok", "the lock is in Redis; the database answered"
+
+
+def test_credentials_point_at_the_side_that_holds_them() -> None:
+    for side, edge in (("api", "enqueue"), ("worker", "poll")):
+        check = CheckResult(
+            f"checks/test_s4.py::test_aws_credentials[live-{side}]",
+            "credentials",
+            "§4",
+            "failed",
+            "aws-credentials-invalid",
+        )
+        parts = _parts(diagram.svg(decide("live", [*_healthy(), check])))
+        assert parts[edge]["data-root"] == "true" and parts[edge]["data-state"] == "fail", side
 
 
 def test_root_badge_and_consequence_arrows() -> None:
@@ -110,13 +134,29 @@ def test_history_appends_reads_and_skips_garbage(tmp_path: Path) -> None:
 
 def test_timeline_digest_orders_stopped_videos_first() -> None:
     t0 = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
-    done = SimpleNamespace(stage="completed", skip_reason=None, error=None, received=1, dropped_events=0,
-                           last_ts=t0 + timedelta(seconds=9),
-                           events=[("received", t0), ("lock_acquired", t0 + timedelta(seconds=1)),
-                                   ("process_completed", t0 + timedelta(seconds=8)),
-                                   ("job_completed", t0 + timedelta(seconds=9))])
-    stuck = SimpleNamespace(stage="skipped", skip_reason="lock", error=None, received=1, dropped_events=0,
-                            last_ts=t0, events=[("received", t0), ("skip_lock", t0)])
+    done = SimpleNamespace(
+        stage="completed",
+        skip_reason=None,
+        error=None,
+        received=1,
+        dropped_events=0,
+        last_ts=t0 + timedelta(seconds=9),
+        events=[
+            ("received", t0),
+            ("lock_acquired", t0 + timedelta(seconds=1)),
+            ("process_completed", t0 + timedelta(seconds=8)),
+            ("job_completed", t0 + timedelta(seconds=9)),
+        ],
+    )
+    stuck = SimpleNamespace(
+        stage="skipped",
+        skip_reason="lock",
+        error=None,
+        received=1,
+        dropped_events=0,
+        last_ts=t0,
+        events=[("received", t0), ("skip_lock", t0)],
+    )
     rows = timeline_digest({111: done, 222: stuck})
     assert [r["video_id"] for r in rows] == [222, 111]
     json.dumps(rows)  # serialisable as it is
@@ -127,8 +167,15 @@ def test_timeline_digest_orders_stopped_videos_first() -> None:
 def test_html_block_carries_no_registered_secret() -> None:
     secret = "s3cr3t-value-for-the-report-test"
     register([secret])
-    bad = CheckResult("checks/x.py::t", "credentials", "§4", "failed", "r2-credentials-invalid",
-                      f"key {secret} refused", f"aws s3 ls --secret {secret}")
+    bad = CheckResult(
+        "checks/x.py::t",
+        "credentials",
+        "§4",
+        "failed",
+        "r2-credentials-invalid",
+        f"key {secret} refused",
+        f"aws s3 ls --secret {secret}",
+    )
     html = html_block(decide("rehearsal", [*_healthy(), bad]), "en")
     assert secret not in html and "***" in html
 
@@ -151,13 +198,26 @@ def test_summary_markdown_and_webhook(tmp_path: Path) -> None:
 
 
 def test_summary_cli_masks_secrets_of_its_environment(tmp_path: Path) -> None:
-    leaked = CheckResult("checks/x.py::t", "progress", "§7", "failed", "redis-unreachable",
-                         "password hunter2-is-long refused", "redis-cli -a hunter2-is-long PING")
+    leaked = CheckResult(
+        "checks/x.py::t",
+        "progress",
+        "§7",
+        "failed",
+        "redis-unreachable",
+        "password hunter2-is-long refused",
+        "redis-cli -a hunter2-is-long PING",
+    )
     path = _verdict_file(tmp_path, [*_healthy(), leaked])
     env = {**os.environ, "REDIS_PASSWORD": "hunter2-is-long"}
     for fmt in ("markdown", "webhook"):
-        proc = subprocess.run([sys.executable, "-m", "runbook.summary", str(path), "--format", fmt], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "runbook.summary", str(path), "--format", fmt],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and "redis-unreachable" in proc.stdout
         assert "hunter2-is-long" not in proc.stdout
     json.loads(proc.stdout)  # the webhook payload is JSON

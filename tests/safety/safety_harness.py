@@ -358,7 +358,8 @@ def run_with_dead(prod: Production, directory: Path, dependencies: Sequence[str]
                     timeout=timeout, limit=limit)
 
 
-def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: str) -> list[str]:
+def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: str,
+                   named: Sequence[str] | None = None) -> list[str]:
     """What is wrong with a run that had ``dead`` dependencies (empty: nothing).
 
     - it finished with a verdict, no traceback;
@@ -366,6 +367,9 @@ def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: s
       and none of those layers is ``ok``; a check of those layers that passed with everything up and no
       longer passes says so because of a dead dependency, not for another reason;
     - every other layer is judged exactly as with everything up.
+
+    ``named``: the dead dependencies that must be named (default: all; the progress endpoint, for one, is
+    only asked about videos that the database says are READY).
     """
     if run.verdict is None:
         return [f"no verdict.json: {run.tail()}"]
@@ -373,7 +377,7 @@ def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: s
     dead_names = [name for dependency in dead for name in NAMES[dependency]]
     before = {c["nodeid"]: c["outcome"] for c in baseline.checks()}
     affected = set().union(*(LAYERS_OF[d] for d in dead)) & set(baseline.layers)
-    for dependency in dead:
+    for dependency in dead if named is None else named:
         layers = LAYERS_OF[dependency] & set(baseline.layers)
         naming = [c for c in run.checks() if c["layer"] in layers and c["outcome"] != "passed"
                   and any(f"{name}: {kind}" in c["message"] for name in NAMES[dependency])]

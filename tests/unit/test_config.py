@@ -11,7 +11,9 @@ from runbook.config import ConfigError, parse_duration, parse_video_ids, read_en
 
 
 def test_side_defaults_and_parsing() -> None:
-    side = side_from_env({"AWS_DEFAULT_REGION": "ap-northeast-2", "REDIS_HOST": "redis", "API_BASE_URL": "http://api:8000/"}, "api")
+    side = side_from_env(
+        {"AWS_DEFAULT_REGION": "ap-northeast-2", "REDIS_HOST": "redis", "API_BASE_URL": "http://api:8000/"}, "api"
+    )
     assert side.queue_name == "academy-video-jobs"
     assert side.region == "ap-northeast-2"
     assert (side.redis.host, side.redis.port, side.redis.db) == ("redis", 6379, 0)

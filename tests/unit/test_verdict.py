@@ -8,8 +8,15 @@ from runbook.verdict import DEPTH, EXPLAINS, NOT_VERIFIED, decide, to_json
 
 def r(cause: str | None, outcome: str = "failed", layer: str | None = None) -> CheckResult:
     layer = layer or (CAUSE_LAYER[cause] if cause else "queue")
-    return CheckResult(nodeid=f"checks/x.py::{cause or layer}", layer=layer, section=LAYERS[layer][0],
-                       outcome=outcome, cause=cause if outcome == "failed" else None, message="m", remediation="fix")
+    return CheckResult(
+        nodeid=f"checks/x.py::{cause or layer}",
+        layer=layer,
+        section=LAYERS[layer][0],
+        outcome=outcome,
+        cause=cause if outcome == "failed" else None,
+        message="m",
+        remediation="fix",
+    )
 
 
 def ok(layer: str) -> CheckResult:
