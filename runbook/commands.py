@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from runbook.config import Side
@@ -22,7 +23,8 @@ def restart_worker(t: Target) -> str:
 def start_worker(t: Target, deployment: str) -> str:
     if deployment == "docker":
         return f"sudo docker start {t.worker_container}  # 원인: docker logs --tail 50 {t.worker_container}"
-    return f"워커 프로세스 시작 (예: python -m {t.worker_process}) 후 로그 맨 앞의 `Video Worker (SQS) started` 확인"
+    how = f"python -m {t.worker_process}" if re.fullmatch(r"[\w.]+", t.worker_process) else f"/{t.worker_process}/"
+    return f"워커 프로세스 시작 ({how}) 후 로그 맨 앞의 `Video Worker (SQS) started` 확인"
 
 
 def worker_logs(t: Target) -> str:
