@@ -35,6 +35,19 @@ class NotConfigured(Exception):
 
 Task = Callable[[], Any]
 
+#: boto3's service-specific endpoint variables: a program that sets one talks to that endpoint for that
+#: service, so the suite must look where the program looks (an API whose SQS endpoint is dead, say).
+_SERVICE_ENDPOINT_VARS = {
+    "sqs": "AWS_ENDPOINT_URL_SQS",
+    "sts": "AWS_ENDPOINT_URL_STS",
+    "autoscaling": "AWS_ENDPOINT_URL_AUTO_SCALING",
+    "ec2": "AWS_ENDPOINT_URL_EC2",
+    "lambda": "AWS_ENDPOINT_URL_LAMBDA",
+    "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
+    "cloudwatch": "AWS_ENDPOINT_URL_CLOUDWATCH",
+    "logs": "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+}
+
 
 class Evidence:
     """Named, lazily awaited probe results for one target."""
@@ -147,7 +160,7 @@ class Evidence:
             access_key=side.aws_access_key,
             secret_key=side.aws_secret_key,
             session_token=side.aws_session_token,
-            endpoint_url=side.aws_endpoint_url,
+            endpoint_url=side.env.get(_SERVICE_ENDPOINT_VARS.get(service, ""), "") or side.aws_endpoint_url,
             timeout=self.target.timeout,
         )
 

@@ -1,10 +1,10 @@
 """Dead dependencies on demand: a black hole, a refused port, a host name that does not resolve.
 
-    with BlackHole() as hole:            # accepts every connection, never sends a byte
-        url = f"http://127.0.0.1:{hole.port}"
-    with refused_port() as port:         # bound but not listening: connect() gets RST at once
-        ...
-    UNRESOLVABLE_HOST                    # RFC 6761 ``.invalid``: never resolves
+with BlackHole() as hole:            # accepts every connection, never sends a byte
+    url = f"http://127.0.0.1:{hole.port}"
+with refused_port() as port:         # bound but not listening: connect() gets RST at once
+    ...
+UNRESOLVABLE_HOST                    # RFC 6761 ``.invalid``: never resolves
 """
 
 from __future__ import annotations

@@ -26,8 +26,13 @@ def baselines(production: Production, tmp_path_factory: pytest.TempPathFactory) 
     run with one dependency dead is compared with."""
     root = tmp_path_factory.mktemp("baseline")
     with ThreadPoolExecutor(2) as pool:
-        runs = dict(zip(("local", "docker"), pool.map(lambda m: run_live(production, root / m, m), ("local", "docker")),
-                        strict=True))
+        runs = dict(
+            zip(
+                ("local", "docker"),
+                pool.map(lambda m: run_live(production, root / m, m), ("local", "docker")),
+                strict=True,
+            )
+        )
     for marker, run in runs.items():
         assert run.verdict is not None, f"baseline {marker}: {run.tail()}"
     return runs

@@ -29,8 +29,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A developer's shell must not leak into the "API environment" of a run.
-CLEAR_PREFIXES = ("AWS_", "REDIS_", "DB_", "DATABASE_URL", "R2_", "API_BASE_URL", "INTERNAL_WORKER_TOKEN",
-                  "VIDEO_SQS", "RUNBOOK_", "DOCKER_HOST", "PYTEST_ADDOPTS")
+CLEAR_PREFIXES = (
+    "AWS_",
+    "REDIS_",
+    "DB_",
+    "DATABASE_URL",
+    "R2_",
+    "API_BASE_URL",
+    "INTERNAL_WORKER_TOKEN",
+    "VIDEO_SQS",
+    "RUNBOOK_",
+    "DOCKER_HOST",
+    "PYTEST_ADDOPTS",
+)
 #: Plugins the live suite does not use; hypothesis alone costs ~2 s of start-up per run.
 LEAN = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:randomly")
 VIDEO_IDS = (111, 222)
@@ -137,15 +148,34 @@ def live_args(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The command line of a live run against ``prod`` (or nothing), reports in ``directory``."""
-    args = [sys.executable, "-m", "pytest", "checks", "-q", *LEAN, "-m", f"live and {marker}",
-            "--runbook-timeout", f"{timeout:g}",
-            "--runbook-json", str(directory / "verdict.json"), "--html", str(directory / "report.html"),
-            "--junitxml", str(directory / "junit.xml")]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "checks",
+        "-q",
+        *LEAN,
+        "-m",
+        f"live and {marker}",
+        "--runbook-timeout",
+        f"{timeout:g}",
+        "--runbook-json",
+        str(directory / "verdict.json"),
+        "--html",
+        str(directory / "report.html"),
+        "--junitxml",
+        str(directory / "junit.xml"),
+    ]
     if prod is not None:
         env = dict(prod.worker_env if worker_env is None else worker_env)
-        args += ["--worker-env-file", str(write_env_file(directory / "worker.env", env)),
-                 "--worker-process", prod.stack.worker_process_pattern,
-                 "--worker-container", f"academy-video-worker-{prod.stack.instance}"]
+        args += [
+            "--worker-env-file",
+            str(write_env_file(directory / "worker.env", env)),
+            "--worker-process",
+            prod.stack.worker_process_pattern,
+            "--worker-container",
+            f"academy-video-worker-{prod.stack.instance}",
+        ]
         worker_log = worker_log or str(prod.stack.worker_log)
         api_log = api_log or str(prod.stack.api_log)
         video_ids = prod.video_ids if video_ids is None else video_ids
@@ -171,11 +201,11 @@ def run_live(
     """Run ``pytest -m "live and <marker>"`` against ``prod`` with the API's environment; wait for it."""
     directory.mkdir(parents=True, exist_ok=True)
     args = live_args(prod, directory, marker, **options)
-    env = base_env({**(prod.api_env if prod is not None and api_env is None else (api_env or {})),
-                    **(process_env or {})})
+    env = base_env(
+        {**(prod.api_env if prod is not None and api_env is None else (api_env or {})), **(process_env or {})}
+    )
     started = time.monotonic()
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace",
-                          timeout=limit)
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=limit)
     elapsed = time.monotonic() - started
     run = LiveRun(args, proc.returncode, proc.stdout, proc.stderr, elapsed, directory)
     for name in ("verdict.json", "report.html", "junit.xml"):
@@ -212,7 +242,7 @@ def moto_state(url: str) -> dict[str, Any]:
     SQS messages keep body, receive count, receipt handles and ``visible_at`` (what a receive or a visibility
     change alters); moto keeps deleted ones too, so a delete shows as well.
     """
-    with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=30) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=30) as response:
         data = json.loads(response.read())
     state: dict[str, Any] = {}
     for service, models in _MOTO_MODELS.items():
@@ -240,12 +270,15 @@ def redis_state(stack: Any) -> dict[str, Any]:
             for key in sorted(c.scan_iter(count=1000)):
                 try:
                     expiry = c.execute_command("PEXPIRETIME", key)
-                except Exception:  # noqa: BLE001 - Redis < 7 / fakeredis: derive it (1 s resolution)
+                except Exception:
                     pttl = c.pttl(key)
                     expiry = pttl if pttl < 0 else round((time.time() * 1000 + pttl) / 1000)
                 dumped = c.dump(key)
                 state[f"db{db}:{key.decode(errors='replace')}"] = {
-                    "type": c.type(key).decode(), "dump": dumped.hex() if dumped else None, "expiry": expiry}
+                    "type": c.type(key).decode(),
+                    "dump": dumped.hex() if dumped else None,
+                    "expiry": expiry,
+                }
         finally:
             c.close()
     return state
@@ -309,8 +342,14 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
 #: the R2 (S3 API) endpoint, Redis, the database, the API, the Docker socket.
 DEPENDENCIES = ("aws", "r2", "redis", "database", "api", "docker")
 #: What a dead dependency is called in the messages (``ProbeError.dependency``).
-NAMES = {"aws": ("sqs", "sts"), "r2": ("r2",), "redis": ("redis",), "database": ("database",), "api": ("api",),
-         "docker": ("docker",)}
+NAMES = {
+    "aws": ("sqs", "sts"),
+    "r2": ("r2",),
+    "redis": ("redis",),
+    "database": ("database",),
+    "api": ("api",),
+    "docker": ("docker",),
+}
 #: Layers with checks that need the dependency (local and docker deployments); every other layer must be
 #: judged exactly as with everything up.
 LAYERS_OF = {
@@ -345,8 +384,16 @@ def point_at(dependency: str, host: str, port: int) -> tuple[dict[str, str], dic
     raise ValueError(dependency)
 
 
-def run_with_dead(prod: Production, directory: Path, dependencies: Sequence[str], host: str, port: int,
-                  marker: str, timeout: float, limit: float = 120.0) -> LiveRun:
+def run_with_dead(
+    prod: Production,
+    directory: Path,
+    dependencies: Sequence[str],
+    host: str,
+    port: int,
+    marker: str,
+    timeout: float,
+    limit: float = 120.0,
+) -> LiveRun:
     """A live run against ``prod`` with ``dependencies`` pointed at ``host:port``."""
     api_env, worker_env, process_env = dict(prod.api_env), dict(prod.worker_env), {}
     for dependency in dependencies:
@@ -354,12 +401,21 @@ def run_with_dead(prod: Production, directory: Path, dependencies: Sequence[str]
         api_env.update(api)
         worker_env.update(worker)
         process_env.update(process)
-    return run_live(prod, directory, marker, api_env=api_env, worker_env=worker_env, process_env=process_env,
-                    timeout=timeout, limit=limit)
+    return run_live(
+        prod,
+        directory,
+        marker,
+        api_env=api_env,
+        worker_env=worker_env,
+        process_env=process_env,
+        timeout=timeout,
+        limit=limit,
+    )
 
 
-def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: str,
-                   named: Sequence[str] | None = None) -> list[str]:
+def judged_without(
+    run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: str, named: Sequence[str] | None = None
+) -> list[str]:
     """What is wrong with a run that had ``dead`` dependencies (empty: nothing).
 
     - it finished with a verdict, no traceback;
@@ -379,8 +435,13 @@ def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: s
     affected = set().union(*(LAYERS_OF[d] for d in dead)) & set(baseline.layers)
     for dependency in dead if named is None else named:
         layers = LAYERS_OF[dependency] & set(baseline.layers)
-        naming = [c for c in run.checks() if c["layer"] in layers and c["outcome"] != "passed"
-                  and any(f"{name}: {kind}" in c["message"] for name in NAMES[dependency])]
+        naming = [
+            c
+            for c in run.checks()
+            if c["layer"] in layers
+            and c["outcome"] != "passed"
+            and any(f"{name}: {kind}" in c["message"] for name in NAMES[dependency])
+        ]
         if layers and not naming:
             problems.append(f"{dependency}: no check of {sorted(layers)} says '{NAMES[dependency][0]}: {kind}'")
     for layer in affected:
@@ -392,8 +453,10 @@ def judged_without(run: LiveRun, baseline: LiveRun, dead: Sequence[str], kind: s
                 problems.append(f"{check['nodeid']} {check['outcome']} for another reason: {check['message']}")
     for layer, state in baseline.layers.items():
         if layer not in affected and run.layers.get(layer) != state:
-            problems.append(f"layer {layer}: {run.layers.get(layer)} (with everything up: {state})\n"
-                            f"{run.layer_text(layer)}\n--- with everything up:\n{baseline.layer_text(layer)}")
+            problems.append(
+                f"layer {layer}: {run.layers.get(layer)} (with everything up: {state})\n"
+                f"{run.layer_text(layer)}\n--- with everything up:\n{baseline.layer_text(layer)}"
+            )
     return problems
 
 
@@ -402,5 +465,6 @@ def check_durations(run: LiveRun) -> dict[str, float]:
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(run.files["junit.xml"])
-    return {f"{case.get('classname')}::{case.get('name')}": float(case.get("time") or 0)
-            for case in root.iter("testcase")}
+    return {
+        f"{case.get('classname')}::{case.get('name')}": float(case.get("time") or 0) for case in root.iter("testcase")
+    }

@@ -30,8 +30,20 @@ ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.timeout(120)
 
-_CLEAR = ("AWS_", "REDIS_", "DB_", "DATABASE_URL", "R2_", "API_BASE_URL", "INTERNAL_WORKER_TOKEN", "VIDEO_SQS",
-          "RUNBOOK_", "DOCKER_HOST")
+_CLEAR = (
+    "AWS_",
+    "REDIS_",
+    "DB_",
+    "DATABASE_URL",
+    "R2_",
+    "API_BASE_URL",
+    "INTERNAL_WORKER_TOKEN",
+    "VIDEO_SQS",
+    "RUNBOOK_",
+    "DOCKER_HOST",
+)
+#: Plugins the checks do not use (pytest-benchmark warns inside xdist workers).
+LEAN = ("-p", "no:benchmark", "-p", "no:hypothesispytest")
 #: No process on this machine matches it (another engineer's stand-in worker must not be "the worker").
 NO_WORKER = f"no-such-worker-{uuid.uuid4().hex}"
 
@@ -66,8 +78,12 @@ def _files(base: Path) -> dict[str, str]:
     for name, data in made.items():
         (base / f"{name}.env").write_bytes(data)
     (base / "verdict-parent").write_text("a file, not a directory")
-    return {"dir": str(base / "dir.env"), **{k: str(base / f"{k}.env") for k in made},
-            "missing": str(base / "missing.env"), "file": str(base / "verdict-parent")}
+    return {
+        "dir": str(base / "dir.env"),
+        **{k: str(base / f"{k}.env") for k in made},
+        "missing": str(base / "missing.env"),
+        "file": str(base / "verdict-parent"),
+    }
 
 
 #: (id, command line, API environment, what the one line must say). Paths: {name} from _files().
@@ -154,35 +170,71 @@ def test_bad_setting_stops_with_one_line_and_exit_4(
     files = _files(suite.path)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    result = suite.runpytest_inprocess("-p", "no:xdist", "--worker-process", NO_WORKER, *(_fill(a, files) for a in args))
+    result = suite.runpytest_inprocess(
+        *LEAN, "-p", "no:xdist", "--worker-process", NO_WORKER, *(_fill(a, files) for a in args)
+    )
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == 4, f"exit {result.ret}\n{output[-3000:]}"
     problems = _one_line(output, _fill(needle, files))
     assert not problems, (problems, output[-3000:])
 
 
-@pytest.mark.parametrize(("args", "env", "needle"), [
-    (["--video-id", "abc"], {}, "--video-id: 'abc' is not a video id"),
-    (["-m", "live"], {"DATABASE_URL": "postgresql://app:p@db:five/academy"}, "DATABASE_URL: port is not a number"),
-])
-def test_a_real_process_exits_4_with_one_line_on_stderr(tmp_path: Path, args: list[str], env: dict[str, str],
-                                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["--video-id", "abc"], {}, "--video-id: 'abc' is not a video id"),
+        (["-m", "live"], {"DATABASE_URL": "postgresql://app:p@db:five/academy"}, "DATABASE_URL: port is not a number"),
+    ],
+)
+def test_a_real_process_exits_4_with_one_line_on_stderr(
+    tmp_path: Path, args: list[str], env: dict[str, str], needle: str
+) -> None:
     import os
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_CLEAR)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "checks", "-p", "no:hypothesispytest", "-p", "no:xdist",
-                           "--runbook-json", str(tmp_path / "v.json"), *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "checks",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "no:xdist",
+            "--runbook-json",
+            str(tmp_path / "v.json"),
+            *args,
+        ],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [f"ERROR: runbook: {needle}"] or (
-        needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1), proc.stderr
+        needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    ), proc.stderr
     assert not _one_line(proc.stdout + proc.stderr, needle)
 
 
 def _verdict(suite: pytest.Pytester, *args: str) -> tuple[dict[str, Any], str, int]:
     verdict = suite.path / "v.json"
-    result = suite.runpytest_inprocess("-p", "no:xdist", "-m", "live and local", "--worker-process", NO_WORKER,
-                                       "--runbook-json", str(verdict), "--html", str(suite.path / "r.html"), *args)
+    result = suite.runpytest_inprocess(
+        *LEAN,
+        "-p",
+        "no:xdist",
+        "-m",
+        "live and local",
+        "--worker-process",
+        NO_WORKER,
+        "--runbook-json",
+        str(verdict),
+        "--html",
+        str(suite.path / "r.html"),
+        *args,
+    )
     output = result.stdout.str() + result.stderr.str()
     assert verdict.exists(), output[-3000:]
     return json.loads(verdict.read_text()), output, int(result.ret)
@@ -192,8 +244,9 @@ def _checks(verdict: dict[str, Any], test: str) -> list[dict[str, Any]]:
     return [c for c in verdict["checks"] if c["nodeid"].split("::")[1].startswith(test + "[")]
 
 
-@pytest.mark.parametrize(("variable", "value"), [("REDIS_PORT", "six"), ("AWS_REGION", "Seoul"),
-                                                 ("R2_ENDPOINT", "r2.example.com")])
+@pytest.mark.parametrize(
+    ("variable", "value"), [("REDIS_PORT", "six"), ("AWS_REGION", "Seoul"), ("R2_ENDPOINT", "r2.example.com")]
+)
 def test_malformed_worker_env_value_is_unknown_naming_it(suite: pytest.Pytester, variable: str, value: str) -> None:
     env_file = suite.path / "worker.env"
     env_file.write_text(f"API_BASE_URL=http://api:8000\n{variable}={value}\n", encoding="utf-8")
@@ -208,23 +261,21 @@ API_LOG_CHECKS = ("test_no_enqueue_failures", "test_enqueue_logged")
 
 
 def test_unusable_logs_are_unknown_naming_the_log(suite: pytest.Pytester) -> None:
-    tmp_path = suite.path  # under the checkout: option values that look like paths anchor pytest's rootdir
-    cases = {
-        "gzip": tmp_path / "worker.log.1.gz",
-        "binary": tmp_path / "core.bin",
-        "missing": tmp_path / "no-such.log",
-        "directory": tmp_path / "logs",
-    }
+    base = suite.path  # under the checkout: option values that look like paths anchor pytest's rootdir
+    gz, binary, missing, directory = (base / "worker.log.1.gz", base / "core.bin", base / "no-such.log", base / "logs")
     line = "2026-11-26T03:00:00.000Z INFO w: Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20\n"
-    cases["gzip"].write_bytes(gzip.compress(line.encode() * 50))
-    cases["binary"].write_bytes(bytes(range(256)) * 40)
-    cases["directory"].mkdir()
-    for kind, path in cases.items():
-        verdict, output, _ = _verdict(suite, "--worker-log", str(path), "--api-log", str(path), "--video-id", "111")
-        assert "Traceback" not in output, (kind, output[-3000:])
-        for test in LOG_CHECKS + API_LOG_CHECKS:
-            for check in _checks(verdict, test):
-                assert check["outcome"] == "skipped" and str(path) in check["message"], (kind, check)
+    gz.write_bytes(gzip.compress(line.encode() * 50))
+    binary.write_bytes(bytes(range(256)) * 40)
+    directory.mkdir()
+    for worker_log, api_log in ((gz, directory), (missing, binary)):
+        verdict, output, _ = _verdict(
+            suite, "--worker-log", str(worker_log), "--api-log", str(api_log), "--video-id", "111"
+        )
+        assert "Traceback" not in output, output[-3000:]
+        for tests, path in ((LOG_CHECKS, worker_log), (API_LOG_CHECKS, api_log)):
+            for test in tests:
+                for check in _checks(verdict, test):
+                    assert check["outcome"] == "skipped" and str(path) in check["message"], (path, check)
 
 
 def _noisy(clean: list[str]) -> bytes:
@@ -260,8 +311,10 @@ def test_noisy_logs_give_the_clean_logs_verdicts(suite: pytest.Pytester) -> None
         "2026-11-26T03:00:06.000Z ERROR w: Video processing failed: video_id=222, error=ffmpeg exited with 1",
         "2026-11-26T03:00:06.100Z INFO w: SQS_JOB_FAILED | request_id=r2 | video_id=222",
     ]
-    api = ["2026-11-26T02:59:59.000Z INFO api: Video job enqueued: video_id=111",
-           "2026-11-26T03:00:04.500Z INFO api: Video job enqueued: video_id=222"]
+    api = [
+        "2026-11-26T02:59:59.000Z INFO api: Video job enqueued: video_id=111",
+        "2026-11-26T03:00:04.500Z INFO api: Video job enqueued: video_id=222",
+    ]
     verdicts = {}
     for name, worker_bytes, api_bytes in (
         ("clean", "\n".join(worker).encode() + b"\n", "\n".join(api).encode() + b"\n"),
@@ -269,12 +322,24 @@ def test_noisy_logs_give_the_clean_logs_verdicts(suite: pytest.Pytester) -> None
     ):
         (tmp_path / f"{name}-worker.log").write_bytes(worker_bytes)
         (tmp_path / f"{name}-api.log").write_bytes(api_bytes)
-        verdicts[name], output, _ = _verdict(suite, "--worker-log", str(tmp_path / f"{name}-worker.log"),
-                                             "--api-log", str(tmp_path / f"{name}-api.log"), "--video-id", "111,222")
+        verdicts[name], output, _ = _verdict(
+            suite,
+            "--worker-log",
+            str(tmp_path / f"{name}-worker.log"),
+            "--api-log",
+            str(tmp_path / f"{name}-api.log"),
+            "--video-id",
+            "111,222",
+        )
         assert "Traceback" not in output, output[-3000:]
-    judged = {name: {c["nodeid"]: (c["outcome"], c["cause"]) for c in v["checks"]
-                     if c["nodeid"].split("::")[1].split("[")[0] in LOG_CHECKS + API_LOG_CHECKS}
-              for name, v in verdicts.items()}
+    judged = {
+        name: {
+            c["nodeid"]: (c["outcome"], c["cause"])
+            for c in v["checks"]
+            if c["nodeid"].split("::")[1].split("[")[0] in LOG_CHECKS + API_LOG_CHECKS
+        }
+        for name, v in verdicts.items()
+    }
     assert judged["noisy"] == judged["clean"]
     flow = {c["nodeid"].split("::")[1]: c for c in _checks(verdicts["noisy"], "test_video_flow")}
     assert flow["test_video_flow[live-111]"]["outcome"] == "passed", flow

@@ -44,15 +44,23 @@ WORKER_SECRETS = {
 
 def _spellings(value: str) -> set[str]:
     """The secret as it could appear: plain, HTML-escaped, inside JSON, URL-encoded."""
-    return {value, html.escape(value), html.escape(html.escape(value)), json.dumps(value)[1:-1],
-            json.dumps(value)[1:-1].replace("/", "\\/"), urllib.parse.quote(value, safe=""),
-            urllib.parse.quote_plus(value)}
+    return {
+        value,
+        html.escape(value),
+        html.escape(html.escape(value)),
+        json.dumps(value)[1:-1],
+        json.dumps(value)[1:-1].replace("/", "\\/"),
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+    }
 
 
 def _worker_log(production: Production, path: Path, r2_endpoint: str, database_url: str) -> Path:
     """The worker's real log, plus video 222 failing with an error that spells out both URLs."""
-    failed = (f"error=upload to {r2_endpoint}/academy-video/hls/222/index.m3u8 failed; "
-              f"then Failed to complete video via {database_url}")
+    failed = (
+        f"error=upload to {r2_endpoint}/academy-video/hls/222/index.m3u8 failed; "
+        f"then Failed to complete video via {database_url}"
+    )
     lines = [
         "2026-11-26T03:10:00.000Z INFO reference.video_worker.sqs_main: SQS_MESSAGE_RECEIVED | "
         "request_id=leak-test | video_id=222 | tenant_id=1",
@@ -71,8 +79,13 @@ def _worker_log(production: Production, path: Path, r2_endpoint: str, database_u
 def test_no_output_holds_a_secret(production: Production, tmp_path: Path) -> None:
     s = WORKER_SECRETS
     api_env = dict(production.api_env)
-    secrets = {**s, **{f"API {name}": api_env[name] for name in
-                       ("AWS_SECRET_ACCESS_KEY", "R2_SECRET_KEY", "INTERNAL_WORKER_TOKEN", "REDIS_PASSWORD")}}
+    secrets = {
+        **s,
+        **{
+            f"API {name}": api_env[name]
+            for name in ("AWS_SECRET_ACCESS_KEY", "R2_SECRET_KEY", "INTERNAL_WORKER_TOKEN", "REDIS_PASSWORD")
+        },
+    }
     api_env.update(
         GIT_URL=f"https://{s['token as GIT_URL user']}@github.com/academy/runbook.git",
         CODEBUILD_SOURCE_REPO_URL=f"https://x-access-token:{s['token in CODEBUILD_SOURCE_REPO_URL']}@github.com/a/r",
@@ -89,18 +102,34 @@ def test_no_output_holds_a_secret(production: Production, tmp_path: Path) -> Non
             R2_ENDPOINT=worker_env["R2_ENDPOINT"].replace("http://", f"http://r2:{s['token in R2_ENDPOINT']}@"),
         )
         log = _worker_log(production, tmp_path / "worker.log", worker_env["R2_ENDPOINT"], worker_env["DATABASE_URL"])
-        run = run_live(production, tmp_path / "run", "local", api_env=api_env, worker_env=worker_env,
-                       worker_log=str(log), extra=["-v", "-rA", "--log-level=DEBUG", "--log-cli-level=DEBUG"])
+        run = run_live(
+            production,
+            tmp_path / "run",
+            "local",
+            api_env=api_env,
+            worker_env=worker_env,
+            worker_log=str(log),
+            extra=["-v", "-rA", "--log-level=DEBUG", "--log-cli-level=DEBUG"],
+        )
     assert run.verdict is not None, run.tail()
 
     # The run did print evidence: the failures that carry the secrets' neighbourhood.
     causes = {c["cause"] for c in run.verdict["checks"] if c["outcome"] == "failed"}
-    assert {"aws-credentials-invalid", "r2-credentials-invalid", "redis-mismatch", "db-mismatch",
-            "processing-exception"} <= causes, causes
+    assert {
+        "aws-credentials-invalid",
+        "r2-credentials-invalid",
+        "redis-mismatch",
+        "db-mismatch",
+        "processing-exception",
+    } <= causes, causes
     assert "DEBUG" in run.output and "GIT_URL" in run.files["report.html"], "logs or environment table missing"
 
-    leaks = [f"{label} in {where}" for label, value in secrets.items() for where, text in run.everything().items()
-             if any(spelling in text for spelling in _spellings(value))]
+    leaks = [
+        f"{label} in {where}"
+        for label, value in secrets.items()
+        for where, text in run.everything().items()
+        if any(spelling in text for spelling in _spellings(value))
+    ]
     assert not leaks, "secrets in the output:\n" + "\n".join(leaks)
 
     # Masked, they still compare: same length and tail would mean "probably the same", here they differ.

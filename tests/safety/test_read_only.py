@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(300)
 
 #: A careless future check, as a plugin: before some checks run, it "fixes" production through the very
 #: client builders the suite uses (``runbook.clients``), as a check calling a client directly would.
-ROGUE_PLUGIN = '''
+ROGUE_PLUGIN = """
 import pytest
 from runbook import clients
 
@@ -89,7 +89,7 @@ def pytest_runtest_call(item):
     attempt = ATTEMPTS.get(item.name)
     if attempt is not None:
         attempt(item.funcargs["target"])
-'''
+"""
 
 #: What the guard must name for each attempt above.
 REFUSED = {
@@ -133,7 +133,8 @@ def test_live_suite_changes_nothing(production: Production, tmp_path: Path) -> N
         errors = [c for c in run.checks() if c["outcome"] == "error"]
         assert not errors and "MutationRefused" not in run.output, f"{marker}: {errors}\n{run.tail()}"
         assert {"sqs.api", "sqs.dlq", "redis.api", "videos.rows", "videos.keys"} <= set(
-            run.verdict.get("evidence_seconds", {})), f"{marker}: the probes did not run"
+            run.verdict.get("evidence_seconds", {})
+        ), f"{marker}: the probes did not run"
     changed = differences(before, after)
     assert not changed, "the live run changed production:\n" + "\n".join(changed)
 
@@ -141,8 +142,13 @@ def test_live_suite_changes_nothing(production: Production, tmp_path: Path) -> N
 def test_guard_stops_a_check_that_mutates(production: Production, tmp_path: Path) -> None:
     (tmp_path / "rogue_check.py").write_text(ROGUE_PLUGIN, encoding="utf-8")
     before = snapshot(production)
-    run = run_live(production, tmp_path / "run", "asg", extra=["-p", "rogue_check"],
-                   process_env={"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])})
+    run = run_live(
+        production,
+        tmp_path / "run",
+        "asg",
+        extra=["-p", "rogue_check"],
+        process_env={"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])},
+    )
     after = snapshot(production)
     assert run.verdict is not None, run.tail()
     outcomes = {c["nodeid"].split("::", 1)[1]: c for c in run.checks()}
@@ -170,8 +176,11 @@ def guard_on() -> Any:
     [
         ("sqs", "receive_message", {"QueueUrl": "http://q/1/jobs"}),
         ("sqs", "delete_message", {"QueueUrl": "http://q/1/jobs", "ReceiptHandle": "r"}),
-        ("sqs", "change_message_visibility", {"QueueUrl": "http://q/1/jobs", "ReceiptHandle": "r",
-                                              "VisibilityTimeout": 0}),
+        (
+            "sqs",
+            "change_message_visibility",
+            {"QueueUrl": "http://q/1/jobs", "ReceiptHandle": "r", "VisibilityTimeout": 0},
+        ),
         ("sqs", "purge_queue", {"QueueUrl": "http://q/1/jobs"}),
         ("sqs", "send_message", {"QueueUrl": "http://q/1/jobs", "MessageBody": "{}"}),
         ("autoscaling", "set_desired_capacity", {"AutoScalingGroupName": "g", "DesiredCapacity": 0}),
@@ -184,11 +193,18 @@ def guard_on() -> Any:
         ("s3", "delete_object", {"Bucket": "academy-video", "Key": "k"}),
     ],
 )
-def test_guard_refuses_aws_writes_before_sending(guard_on: None, service: str, operation: str,
-                                                 params: dict[str, Any]) -> None:
+def test_guard_refuses_aws_writes_before_sending(
+    guard_on: None, service: str, operation: str, params: dict[str, Any]
+) -> None:
     with refused_port() as port:
-        client = clients.aws_client(service, region="ap-northeast-2", access_key="AKIAEXAMPLE", secret_key="s",
-                                    endpoint_url=f"http://127.0.0.1:{port}", timeout=1)
+        client = clients.aws_client(
+            service,
+            region="ap-northeast-2",
+            access_key="AKIAEXAMPLE",
+            secret_key="s",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            timeout=1,
+        )
         with pytest.raises(guard.MutationRefused, match=f"refused {client.meta.service_model.service_name} "):
             getattr(client, operation)(**params)
 
@@ -209,8 +225,14 @@ def test_guard_refuses_aws_writes_before_sending(guard_on: None, service: str, o
 )
 def test_guard_lets_reads_through(guard_on: None, service: str, operation: str, params: dict[str, Any]) -> None:
     with refused_port() as port:
-        client = clients.aws_client(service, region="ap-northeast-2", access_key="AKIAEXAMPLE", secret_key="s",
-                                    endpoint_url=f"http://127.0.0.1:{port}", timeout=1)
+        client = clients.aws_client(
+            service,
+            region="ap-northeast-2",
+            access_key="AKIAEXAMPLE",
+            secret_key="s",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            timeout=1,
+        )
         with pytest.raises(Exception) as raised:  # the refused port answers, not the guard
             getattr(client, operation)(**params)
         assert "EndpointConnectionError" in type(raised.value).__name__, raised.value
@@ -220,9 +242,16 @@ def test_guard_refuses_redis_writes_also_in_pipelines(guard_on: None) -> None:
     fakeredis = pytest.importorskip("fakeredis")
     r = guard.guard_redis(fakeredis.FakeRedis())
     assert r.get("job:encode:1:lock") is None and r.pttl("job:encode:1:lock") == -2
-    for write in (lambda: r.set("k", "v"), lambda: r.delete("k"), lambda: r.expire("k", 5), lambda: r.persist("k"),
-                  lambda: r.flushdb(), lambda: r.config_set("maxmemory", "1"), lambda: r.keys("*"),
-                  lambda: r.pipeline(transaction=False).get("k").hset("h", "f", "v").execute()):
+    for write in (
+        lambda: r.set("k", "v"),
+        lambda: r.delete("k"),
+        lambda: r.expire("k", 5),
+        lambda: r.persist("k"),
+        lambda: r.flushdb(),
+        lambda: r.config_set("maxmemory", "1"),
+        lambda: r.keys("*"),
+        lambda: r.pipeline(transaction=False).get("k").hset("h", "f", "v").execute(),
+    ):
         with pytest.raises(guard.MutationRefused, match="refused redis"):
             write()
 
@@ -234,10 +263,15 @@ def test_guard_refuses_sql_writes(guard_on: None, tmp_path: Path) -> None:
         setup.execute("INSERT INTO video_video VALUES (222, 'UPLOADED')")
     conn = clients.db_connect(f"sqlite:///{path}", 1.0)
     assert conn.execute('SELECT "status" FROM "video_video" WHERE "id" = ?', (222,)).fetchall() == [("UPLOADED",)]
-    for statement in ("UPDATE video_video SET status = 'READY'", "DELETE FROM video_video",
-                      "INSERT INTO video_video VALUES (1, 'x')", "DROP TABLE video_video",
-                      "SELECT 1; DELETE FROM video_video", "WITH d AS (DELETE FROM video_video RETURNING id) SELECT 1",
-                      "PRAGMA query_only = OFF"):
+    for statement in (
+        "UPDATE video_video SET status = 'READY'",
+        "DELETE FROM video_video",
+        "INSERT INTO video_video VALUES (1, 'x')",
+        "DROP TABLE video_video",
+        "SELECT 1; DELETE FROM video_video",
+        "WITH d AS (DELETE FROM video_video RETURNING id) SELECT 1",
+        "PRAGMA query_only = OFF",
+    ):
         with pytest.raises(guard.MutationRefused, match="refused database"):
             conn.execute(statement)
     for read in ("SELECT * INTO t FROM video_video", "SELECT id FROM video_video FOR UPDATE"):
@@ -248,11 +282,14 @@ def test_guard_refuses_sql_writes(guard_on: None, tmp_path: Path) -> None:
 def test_guard_refuses_docker_writes(guard_on: None) -> None:
     docker = pytest.importorskip("docker")
     with refused_port() as port:
-        client = guard.guard_docker(docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", version="1.41",
-                                                        timeout=1))
-        for write in (lambda: client.api.stop("academy-video-worker"), lambda: client.api.restart("w"),
-                      lambda: client.api.exec_create("w", "ls"), lambda: client.api.remove_container("w")):
-            with pytest.raises(guard.MutationRefused, match="refused docker (POST|DELETE)"):
+        client = guard.guard_docker(docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", version="1.41", timeout=1))
+        for write in (
+            lambda: client.api.stop("academy-video-worker"),
+            lambda: client.api.restart("w"),
+            lambda: client.api.exec_create("w", "ls"),
+            lambda: client.api.remove_container("w"),
+        ):
+            with pytest.raises(guard.MutationRefused, match=r"refused docker (POST|DELETE)"):
                 write()
         with pytest.raises(Exception) as raised:
             client.api.containers(all=True)

@@ -80,7 +80,8 @@ def test_containers_fault(fault_id: str) -> None:
         if fault_id == "worker-stopped":  # docker stop: the container exists, Exited
             assert container_names(f"^{name}$") == [name] and not stack.worker_running()
         if fault_id.startswith("config-missing:"):
-            assert stack.worker_exit_code() == 1 and "config error: R2_ENDPOINT" in stack.worker_log_text()
+            var = fault_id.split(":", 1)[1]
+            assert stack.worker_exit_code() == 1 and f"config error: {var}" in stack.worker_log_text()
         if fault_id == "redis-down":
             assert not stack.redis_service.answers()
     assert container_names(f"^{name}$") == []
