@@ -135,7 +135,10 @@ class Summarizer:
         elif kind is _K_ENQUEUED:
             self._enqueued[vid] = ts
         else:  # ENQUEUE_FAILED
-            self._enqueue_failures[vid] = dict(fields).get("error", "")
+            error = dict(fields).get("error", "")
+            # The access log's bare "HTTP 503" follows the API's own line; keep the line that says why.
+            if error != "HTTP 503" or not self._enqueue_failures.get(vid):
+                self._enqueue_failures[vid] = error
 
     def _source_event(self, kind: EventKind, fields: dict[str, str]) -> None:
         if kind is _K_STARTED:
