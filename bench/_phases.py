@@ -2,7 +2,8 @@
 
 Writes ``{"t": seconds since BENCH_T0, "what": ...}`` lines to ``$BENCH_PHASES_FILE`` (nothing without
 it): plugin import (interpreter + pytest start), configure (plugins and conftest imported), collection,
-fixtures that took a while, session end (checks done) and unconfigure (reports written). The benchmark
+fixtures that took a while, session end (checks done, reports written), plugins' terminal summaries that
+took a while, and unconfigure. The benchmark
 turns them into "where the rehearsal's time goes".
 """
 
@@ -31,6 +32,25 @@ _mark("interpreter and pytest started")
 
 def pytest_configure(config: pytest.Config) -> None:
     _mark("plugins, conftest and options loaded")
+    _time_terminal_summaries(config)
+
+
+def _time_terminal_summaries(config: pytest.Config) -> None:
+    """Record each plugin's ``pytest_terminal_summary`` that takes a while (one imported hypothesis)."""
+    for impl in config.pluginmanager.hook.pytest_terminal_summary.get_hookimpls():
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        original, plugin = impl.function, impl.plugin_name
+
+        def timed(*args: Any, __original: Any = original, __plugin: str = plugin, **kwargs: Any) -> Any:
+            started = time.time()
+            try:
+                return __original(*args, **kwargs)
+            finally:
+                if time.time() - started > 0.1:
+                    _mark(f"terminal summary of plugin {__plugin}", seconds=time.time() - started)
+
+        setattr(impl, "function", timed)  # noqa: B010 - pluggy marks it Final; a benchmark may wrap it
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -51,4 +71,4 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    _mark("reports written")
+    _mark("unconfigured")

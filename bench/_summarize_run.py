@@ -1,8 +1,10 @@
 """Child process of ``bench.log_timeline``: summarize one log file, report time and peak memory as JSON.
 
-    python -m bench._summarize_run PATH
+    python -m bench._summarize_run PATH [WORKERS]
 
-Prints ``{"seconds", "lines", "events", "videos", "rss_self_mb", "rss_children_mb"}``: the peak resident
+``WORKERS`` is passed to ``summarize(..., workers=)``; without it the library chooses.
+
+Prints ``{"seconds", "lines", "events", "videos", "workers", "rss_self_mb", "rss_children_mb"}``: the peak resident
 set of this process and of the largest of its children (the parallel scan's worker processes), from
 ``resource.getrusage`` (``RUSAGE_SELF`` / ``RUSAGE_CHILDREN``; kilobytes on Linux).
 """
@@ -10,18 +12,23 @@ set of this process and of the largest of its children (the parallel scan's work
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
 
 from runbook.logs import open_lines, summarize
+from runbook.logs.parallel import PARALLEL_MIN_BYTES, available_workers
 
 
 def main() -> int:
     path = sys.argv[1]
+    forced = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    # What summarize() uses for a file of PARALLEL_MIN_BYTES or more.
+    workers = forced if forced is not None else available_workers()
     started = time.perf_counter()
     with open_lines(path) as lines:
-        summary = summarize(lines, source=path)
+        summary = summarize(lines, source=path, workers=forced)
     seconds = time.perf_counter() - started
     mb = 1024.0 if sys.platform != "darwin" else 1024.0 * 1024.0
     print(
@@ -31,6 +38,7 @@ def main() -> int:
                 "lines": summary.lines,
                 "events": summary.events,
                 "videos": len(summary.timelines),
+                "workers": workers if os.path.getsize(path) >= PARALLEL_MIN_BYTES else 1,
                 "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / mb,
                 "rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / mb,
             }

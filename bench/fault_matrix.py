@@ -27,6 +27,11 @@ _ROW = re.compile(r"^\| (\d+) \| (\S+) \| (\S+) \| (.+?) \| ([\d.]+) \|$")
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("-n", "--workers", default="2", help="pytest-xdist workers (default 2)")
+    p.add_argument(
+        "--pytest-addopts",
+        default="",
+        help="PYTEST_ADDOPTS for the matrix and every row's rehearsal (e.g. '-p no:hypothesispytest')",
+    )
     args = p.parse_args()
 
     def body() -> None:
@@ -35,7 +40,13 @@ def main() -> int:
         total = 1 + len(FAULTS)  # healthy + every fault: the matrix's rows
         selected = len(SHORT_ROWS) if args.short else total
         budget = BUDGET * selected / total
-        header(NAME, args.short, rows=f"{selected}/{total}", workers=args.workers)
+        header(
+            NAME,
+            args.short,
+            rows=f"{selected}/{total}",
+            workers=args.workers,
+            pytest_addopts=repr(args.pytest_addopts) if args.pytest_addopts else "none",
+        )
         argv = [
             sys.executable,
             "-m",
@@ -52,7 +63,10 @@ def main() -> int:
         report = ROOT / "reports" / "fault-matrix-embedded.md"
         saved = report.read_bytes() if args.short and report.exists() else None
         try:
-            wall, proc = timed_run(argv, env={**os.environ, "MATRIX_BACKEND": "embedded"}, timeout=1800)
+            env = {**os.environ, "MATRIX_BACKEND": "embedded"}
+            if args.pytest_addopts:
+                env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} {args.pytest_addopts}".strip()
+            wall, proc = timed_run(argv, env=env, timeout=1800)
         finally:
             if saved is not None:
                 report.write_bytes(saved)

@@ -67,6 +67,7 @@ def _pytest(setup: LiveSetup, repeat: int) -> None:
     walls: list[float] = []
     serial_walls: list[float] = []
     collect_walls: list[float] = []
+    lean_walls: list[float] = []
     chains: list[float] = []
     verdict: dict[str, Any] | None = None
     serial_verdict: dict[str, Any] | None = None
@@ -74,6 +75,9 @@ def _pytest(setup: LiveSetup, repeat: int) -> None:
         wall, verdict, _out = pytest_live_run(setup, "concurrent")
         serial_wall, serial_verdict, _out = pytest_live_run(setup, "serial", serial=True)
         collect_wall, _none, _out = pytest_live_run(setup, "collect", extra=["--collect-only"])
+        # hypothesis's pytest plugin imports hypothesis in its terminal summary, in every run that has it.
+        lean_wall, _lean, _out = pytest_live_run(setup, "lean", extra=["-p", "no:hypothesispytest"])
+        lean_walls.append(lean_wall)
         if verdict is None or serial_verdict is None:
             raise RuntimeError("a live pytest run wrote no verdict")
         walls.append(wall)
@@ -101,6 +105,11 @@ def _pytest(setup: LiveSetup, repeat: int) -> None:
         NAME,
         f"  start-up + collection alone (--collect-only): {collect_wall:.2f}s; "
         f"the rest of the run: {wall - collect_wall:.2f}s",
+    )
+    info(
+        NAME,
+        f"  the same run with -p no:hypothesispytest: {median(lean_walls):.2f}s, "
+        f"wall/slowest_chain = {median(lean_walls) / median(chains):.2f}",
     )
     ratio_line(
         NAME,

@@ -101,15 +101,19 @@ def _phases(path: Path, wall: float) -> dict[str, float]:
         return {}
     stack = took.get("fixture hermetic_stack", 0.0)
     evidence = took.get("fixture evidence", 0.0)
-    return {
+    summaries = {k.removeprefix("terminal summary of plugin "): v for k, v in took.items() if "summary" in k}
+    phases = {
         "interpreter + pytest": at["interpreter and pytest started"],
         "plugins + conftest imports": at["plugins, conftest and options loaded"] - at["interpreter and pytest started"],
         "collection": at["collected"] - at["plugins, conftest and options loaded"],
         "stack start + healthy flow": stack,
         "evidence started": evidence,
-        "checks + stack tear-down": at["checks done"] - at["collected"] - stack - evidence,
-        "terminal summary, reports, exit": wall - at["checks done"],
+        "checks + stack tear-down + reports": at["checks done"] - at["collected"] - stack - evidence,
+        "terminal summary + exit": wall - at["checks done"],
     }
+    for plugin, seconds in summaries.items():
+        phases[f"(of which plugin {plugin}'s terminal summary)"] = seconds
+    return phases
 
 
 def stack_phases(backend: str, work: Path) -> dict[str, float]:

@@ -124,6 +124,10 @@ class LiveRun:
         return f"exit {self.returncode} in {self.elapsed:.1f}s\n{self.output[-chars:]}"
 
 
+def _text(data: bytes | str | None) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(CLEAR_PREFIXES)}
     env.update(extra or {})
@@ -205,9 +209,13 @@ def run_live(
         {**(prod.api_env if prod is not None and api_env is None else (api_env or {})), **(process_env or {})}
     )
     started = time.monotonic()
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=limit)
+    try:
+        proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=limit)
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as hung:  # killed: reported as a run that never finished
+        returncode, stdout, stderr = -9, _text(hung.stdout), _text(hung.stderr) + f"\n[killed after {limit:.0f}s]"
     elapsed = time.monotonic() - started
-    run = LiveRun(args, proc.returncode, proc.stdout, proc.stderr, elapsed, directory)
+    run = LiveRun(args, returncode, stdout, stderr, elapsed, directory)
     for name in ("verdict.json", "report.html", "junit.xml"):
         path = directory / name
         if path.exists():
@@ -248,11 +256,16 @@ def moto_state(url: str) -> dict[str, Any]:
     for service, models in _MOTO_MODELS.items():
         for model in models:
             items = data.get(service, {}).get(model)
-            if items:
-                state[f"{service}.{model}"] = [
-                    {k: v for k, v in item.items() if k not in _CLOCK_FIELDS} if isinstance(item, dict) else item
-                    for item in items
-                ]
+            if not items:
+                continue
+            cleaned = [
+                {k: v for k, v in item.items() if k not in _CLOCK_FIELDS} if isinstance(item, dict) else item
+                for item in items
+            ]
+            if model == "Message":  # by id, so that a diff names the message
+                state[f"{service}.{model}"] = {f"{m.get('id')}#{i}": m for i, m in enumerate(cleaned)}
+            else:
+                state[f"{service}.{model}"] = cleaned
     return state
 
 
@@ -362,6 +375,23 @@ LAYERS_OF = {
 }
 #: The deployment marker under which the dependency is probed (the Docker engine: docker deployments).
 MARKER = {"docker": "docker"}
+#: Interpreter and plugin start-up, the report, a loaded 2-core machine: 15 s, or what a run with everything
+#: up costs on this machine right now plus 5 s, if that is more (other jobs share the cores). Still well below
+#: timeout x the checks that need one dependency (up to 8). SAFETY_SLACK overrides the 15 s.
+SLACK = float(os.environ.get("SAFETY_SLACK", "15"))
+
+
+def time_bound(baseline: LiveRun, timeout: float) -> float:
+    """How long a live run with a dead dependency may take: its timeout (once) plus the slack."""
+    return timeout + max(SLACK, baseline.elapsed + 5)
+
+
+def slowness(run: LiveRun, baseline: LiveRun, timeout: float) -> str | None:
+    """Why ``run`` took too long, or None."""
+    limit = time_bound(baseline, timeout)
+    if run.elapsed <= limit:
+        return None
+    return f"took {run.elapsed:.1f}s > {limit:.1f}s (everything up: {baseline.elapsed:.1f}s)\n{run.tail()}"
 
 
 def point_at(dependency: str, host: str, port: int) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -461,10 +491,11 @@ def judged_without(
 
 
 def check_durations(run: LiveRun) -> dict[str, float]:
-    """Seconds each check took (JUnit XML ``time``: setup, call and teardown)."""
+    """Seconds each check took (JUnit XML ``time``: setup, call and teardown), by the verdict's node ids."""
     import xml.etree.ElementTree as ET
 
     root = ET.fromstring(run.files["junit.xml"])
     return {
-        f"{case.get('classname')}::{case.get('name')}": float(case.get("time") or 0) for case in root.iter("testcase")
+        f"{str(case.get('classname')).replace('.', '/')}.py::{case.get('name')}": float(case.get("time") or 0)
+        for case in root.iter("testcase")
     }

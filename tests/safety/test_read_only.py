@@ -108,7 +108,7 @@ REFUSED = {
 
 def _sees_everything(state: dict[str, Any]) -> None:
     """The snapshot is not vacuous: it holds what a careless live run could change."""
-    messages = state["aws"].get("sqs.Message", [])
+    messages = list(state["aws"].get("sqs.Message", {}).values())
     receive_counts = {m["body"]: m["approximate_receive_count"] for m in messages}
     assert any('"video_id": 222' in body and count == 0 for body, count in receive_counts.items()), messages
     assert any(f'"video_id": {IN_FLIGHT_VIDEO}' in body and count == 1 for body, count in receive_counts.items())
@@ -155,7 +155,8 @@ def test_guard_stops_a_check_that_mutates(production: Production, tmp_path: Path
     for check, refusal in REFUSED.items():
         result = outcomes.get(check)
         assert result is not None, f"{check} did not run: {sorted(outcomes)}"
-        assert result["outcome"] == "error" and "MutationRefused" in result["message"], (check, result)
+        assert result["outcome"] == "error" and refusal in result["message"], (check, result)
+        assert result["message"].startswith("runbook.guard.MutationRefused"), (check, result)
         assert refusal in run.output, f"{check}: '{refusal}' not reported\n{run.tail()}"
     changed = differences(before, after)
     assert not changed, "a mutating check got through:\n" + "\n".join(changed)
