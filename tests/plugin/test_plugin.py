@@ -77,7 +77,7 @@ def test_markers_are_registered(suite: pytest.Pytester) -> None:
 
 
 def test_plain_run_never_selects_live_checks(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("--collect-only", "-q")
+    result = suite.runpytest_subprocess("--collect-only", "-q")
     assert "[live" not in result.stdout.str()
     assert "-live" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*[[]rehearsal*"])

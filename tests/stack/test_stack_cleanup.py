@@ -22,10 +22,21 @@ pytestmark = pytest.mark.timeout(120)
 STACK_NAMES = {"api", "worker", "redis-server", "moto-aws", "moto-r2"}
 
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _children_before() -> None:
+    """Children this process already had (other tests' session fixtures under xdist): not this test's."""
+    _BEFORE.clear()
+    _BEFORE.update(pid for pid, _ in live_children())
+
+
 def assert_gone(pids: dict[str, int], workdir: Path | None) -> None:
     still = {name: pid for name, pid in pids.items() if pid_alive(pid)}
     assert not still, f"processes left behind: {still}"
-    assert live_children() == [], live_children()
+    new = [child for child in live_children() if child[0] not in _BEFORE]
+    assert new == [], new
     if workdir is not None:
         assert not workdir.exists(), f"work dir left behind: {workdir}"
 
