@@ -166,6 +166,7 @@ def pytest_live_run(
     env.update(setup.api_env)
     out = setup.workdir / f"pytest-{tag}"
     out.mkdir(parents=True, exist_ok=True)
+    (out / "verdict.json").unlink(missing_ok=True)  # a repeated run must not read the last one's verdict
     argv = [
         sys.executable,
         "-m",

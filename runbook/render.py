@@ -201,6 +201,14 @@ def _timeline(row: Mapping[str, object], lang: str) -> str:
     )
 
 
+def healthy_title(v: Verdict, lang: str) -> str:
+    """"Every layer verified" only when it is true; a ``warn`` layer had a check that could not judge."""
+    partial = [layer for layer, state in v.layers.items() if state == "warn"]
+    if not partial:
+        return LABELS[lang]["healthy"]
+    return LABELS[lang]["healthy_partial"].format(layers=", ".join(partial))
+
+
 def _banner(v: Verdict, lang: str, checked_at: str) -> str:
     labels = LABELS[lang]
     if v.healthy:
@@ -208,7 +216,7 @@ def _banner(v: Verdict, lang: str, checked_at: str) -> str:
         return (
             f'<div class="rb-verdict rb-ok" id="rb-verdict" data-healthy="true">'
             f'<div class="rb-kicker">{escape(v.mode)} · {escape(checked_at)}</div>'
-            f'<h2>✔ {escape(labels["healthy"])}</h2><p class="rb-msg">{escape(counts)}</p></div>'
+            f'<h2>✔ {escape(healthy_title(v, lang))}</h2><p class="rb-msg">{escape(counts)}</p></div>'
         )
     root = v.root_cause
     assert root is not None  # decide() always names a root cause when unhealthy
@@ -348,7 +356,7 @@ def terminal_block(v: Verdict, lang: str = "ko") -> list[str]:
     labels = LABELS[lang]
     lines = []
     if v.healthy:
-        lines.append(f"VERDICT ({v.mode}): {labels['healthy']}")
+        lines.append(f"VERDICT ({v.mode}): {healthy_title(v, lang)}")
     else:
         root = v.root_cause
         assert root is not None

@@ -204,6 +204,7 @@ def render(table: Mapping[str, Text], key: str, facts: Mapping[str, object], lan
 LABELS: dict[str, dict[str, str]] = {
     "ko": {
         "healthy": "정상 — 모든 계층 확인됨",
+        "healthy_partial": "실패 없음 — 일부 확인 못 함: {layers}",
         "unhealthy": "장애",
         "root_cause": "근본 원인",
         "remediation": "조치 명령",
@@ -255,6 +256,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "healthy": "Healthy: every layer verified",
+        "healthy_partial": "No failure; not everything could be checked: {layers}",
         "unhealthy": "Failure",
         "root_cause": "Root cause",
         "remediation": "Fix",
