@@ -6,8 +6,9 @@ The fault matrix proves the checks on real parts; these cases cover the remainin
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +22,22 @@ from runbook.probes.scaler import LambdaInfo, RuleInfo
 from runbook.probes.sqs import QueueInfo
 from runbook.target import Target
 
-b_autoscaling = importlib.import_module("checks.test_b_autoscaling")
-b_visibility = importlib.import_module("checks.test_b_visibility")
-s2_queue = importlib.import_module("checks.test_s2_queue")
+CHECKS = Path(__file__).resolve().parents[2] / "checks"
+
+
+def _load(name: str) -> Any:
+    """A check module under a private name: importing it as ``checks.*`` or by its basename would clash with
+    pytest's own import of checks/ in pytester runs within the same process."""
+    spec = importlib.util.spec_from_file_location(f"_branch_{name}", CHECKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+b_autoscaling = _load("test_b_autoscaling")
+b_visibility = _load("test_b_visibility")
+s2_queue = _load("test_s2_queue")
 
 ENV = {"AWS_REGION": "ap-northeast-2", "REDIS_HOST": "127.0.0.1", "API_BASE_URL": "http://127.0.0.1:8000"}
 
