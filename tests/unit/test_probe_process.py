@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,11 @@ def worker() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     marker = f"video_worker_marker_{uuid.uuid4().hex[:8]}"
     env = {"PATH": os.environ.get("PATH", ""), "VIDEO_SQS_QUEUE_NAME": "academy-video-jobs", "EMPTY": ""}
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker], env=env)
+    # Until exec completes the child still shows pytest's command line: wait for ours (bounded).
+    cmdline = Path(f"/proc/{child.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while marker.encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield child, marker
     child.kill()
     child.wait()
