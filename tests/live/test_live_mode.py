@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,20 @@ def queue_state(stack: Any) -> dict[str, str]:
     return state
 
 
+def settled_queue_state(stack: Any) -> dict[str, str]:
+    """The counters once the worker is done with what it was doing (READY comes just before the delete)."""
+    last: list[dict[str, str]] = [queue_state(stack)]
+
+    def unchanged() -> bool:
+        time.sleep(0.5)
+        now = queue_state(stack)
+        same, last[0] = now == last[0], now
+        return same
+
+    stack.wait_for(unchanged, 30, "the queue counters to settle")
+    return last[0]
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(("fault", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_live_run_names_the_root_cause(tmp_path: Path, fault: str, expected: str) -> None:
@@ -103,7 +118,7 @@ def test_live_run_names_the_root_cause(tmp_path: Path, fault: str, expected: str
     extra = ("--long-job-after", "0.5") if fault == "long-job-blocking" else ()
     with Stack("embedded", faults=[] if fault == "healthy" else [fault], workdir=tmp_path / "stack") as stack:
         stack.scenario.run(strict=False)
-        before = queue_state(stack)
+        before = settled_queue_state(stack)
         verdict, output, code = live_run(stack, tmp_path, marker, *extra)
         after = queue_state(stack)
     got = "healthy" if verdict["healthy"] else f"{verdict['root_cause']['layer']}/{verdict['root_cause']['cause']}"
