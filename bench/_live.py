@@ -25,19 +25,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench._common import ROOT, timed_run
 from bench.latency_proxy import LatencyProxy
+from reference.stack.live import PIPELINE_ENV_PREFIXES
 
 #: Variables of a developer's shell that must not leak into the "API environment" of a live run.
-_CLEAR = (
-    "AWS_",
-    "REDIS_",
-    "DB_",
-    "DATABASE_URL",
-    "R2_",
-    "API_BASE_URL",
-    "INTERNAL_WORKER_TOKEN",
-    "VIDEO_SQS",
-    "RUNBOOK_",
-)
+_CLEAR = PIPELINE_ENV_PREFIXES
 #: The dependencies a proxy can stand in front of, and the variable that points at each.
 DEPENDENCIES = ("aws", "r2", "redis", "api")
 _URL_VARS = {"aws": "AWS_ENDPOINT_URL", "r2": "R2_ENDPOINT", "api": "API_BASE_URL"}

@@ -18,20 +18,11 @@ from typing import Any
 import pytest
 
 from reference.stack import FAULTS, Stack
+from reference.stack.live import PIPELINE_ENV_PREFIXES
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Variables a developer's shell may carry that must not leak into the "API environment" of a case.
-_CLEAR = (
-    "AWS_",
-    "REDIS_",
-    "DB_",
-    "DATABASE_URL",
-    "R2_",
-    "API_BASE_URL",
-    "INTERNAL_WORKER_TOKEN",
-    "VIDEO_SQS",
-    "RUNBOOK_",
-)
+_CLEAR = PIPELINE_ENV_PREFIXES
 
 CASES = [("healthy", "healthy")] + [(f.id, f.cause) for f in FAULTS.values()]
 #: Appendix B's autoscaling checks belong to the ASG deployment; everything else is checked as "local".

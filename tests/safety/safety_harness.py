@@ -27,21 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reference.stack.live import PIPELINE_ENV_PREFIXES
+
 ROOT = Path(__file__).resolve().parents[2]
 #: A developer's shell must not leak into the "API environment" of a run.
-CLEAR_PREFIXES = (
-    "AWS_",
-    "REDIS_",
-    "DB_",
-    "DATABASE_URL",
-    "R2_",
-    "API_BASE_URL",
-    "INTERNAL_WORKER_TOKEN",
-    "VIDEO_SQS",
-    "RUNBOOK_",
-    "DOCKER_HOST",
-    "PYTEST_ADDOPTS",
-)
+CLEAR_PREFIXES = (*PIPELINE_ENV_PREFIXES, "DOCKER_HOST")
 #: Plugins the live suite does not use; hypothesis alone costs ~2 s of start-up per run.
 LEAN = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:randomly")
 VIDEO_IDS = (111, 222)

@@ -26,22 +26,13 @@ from typing import Any
 
 import pytest
 
+from reference.stack.live import PIPELINE_ENV_PREFIXES
+
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.timeout(120)
 
-_CLEAR = (
-    "AWS_",
-    "REDIS_",
-    "DB_",
-    "DATABASE_URL",
-    "R2_",
-    "API_BASE_URL",
-    "INTERNAL_WORKER_TOKEN",
-    "VIDEO_SQS",
-    "RUNBOOK_",
-    "DOCKER_HOST",
-)
+_CLEAR = (*PIPELINE_ENV_PREFIXES, "DOCKER_HOST")
 #: Plugins the checks do not use (pytest-benchmark warns inside xdist workers).
 LEAN = ("-p", "no:benchmark", "-p", "no:hypothesispytest")
 #: No process on this machine matches it (another engineer's stand-in worker must not be "the worker").
