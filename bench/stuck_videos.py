@@ -8,9 +8,12 @@ ones; in Redis a stale lock for every 10th video, a cancel flag for every 50th, 
 (some as hashes). Both paths use the suite's client builders (``runbook.clients``) and answer the same
 question, side by side in one run:
 
-- batched, as the live suite does: ``database.stuck_videos`` (limit raised to the number of videos),
-  ``database.video_rows`` and ``redis_.scan_video_keys``;
-- naive: one query for the ids, then per video one SELECT and GET/PTTL/PTTL/GET.
+- batched, as the live suite does without ``--video-id``: ``database.stuck_videos`` (limit raised to the
+  number of videos; its rows are the evidence's ``videos.rows``) and ``redis_.scan_video_keys`` without
+  progress (§9 judges locks and cancel flags: MGET and EXISTS per 1,000 ids, PTTL per key that exists);
+- naive: one query for the ids, then per video one SELECT and GET/PTTL/PTTL (lock value, lock TTL, cancel).
+
+Both answer §9's question per id (lock value, lock TTL set or not, cancel flag) and must agree on every id.
 
 Round trips are counted, not assumed: SQL statements through sqlite's trace callback, Redis commands
 from the server's own ``total_commands_processed`` and, for the pipelines, the probe's ``round_trips``.
@@ -90,19 +93,21 @@ def batched(conn: Any, r: Any, limit: int) -> tuple[float, int, int, dict[int, A
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     started = time.perf_counter()
-    rows = database.stuck_videos(conn, TABLE, 1800, limit=limit)
-    ids = [row.id for row in rows]
-    found = database.video_rows(conn, TABLE, ids)
-    scan = redis_.scan_video_keys(r, ids, lock_key=LOCK, cancel_key=CANCEL, progress_key=PROGRESS)
+    # The evidence keeps the rows discovery returned ("videos.rows" does not read them again).
+    found = {row.id: row for row in database.stuck_videos(conn, TABLE, 1800, limit=limit)}
+    ids = list(found)
+    scan = redis_.scan_video_keys(r, ids, lock_key=LOCK, cancel_key=CANCEL, progress_key=None)
     wall = time.perf_counter() - started
     conn.set_trace_callback(None)
     if len(found) != len(ids):
         raise RuntimeError(f"video_rows found {len(found)} of {len(ids)} rows")
-    return wall, len(statements), scan.round_trips, dict(scan.keys)
+    answer = {vid: (k.lock_value, k.lock_ttl_seconds is not None, k.cancel_present) for vid, k in scan.keys.items()}
+    return wall, len(statements), scan.round_trips, answer
 
 
 def naive(conn: Any, r: Any, limit: int) -> tuple[float, int, int, dict[int, tuple[Any, ...]]]:
-    """(wall, SQL statements, Redis round trips, keys per id) of one query and four commands per video."""
+    """(wall, SQL statements, Redis round trips, keys per id) of one query, then one SELECT and the three
+    commands that answer §9's question (lock value, lock TTL, cancel TTL) per video."""
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     cutoff = (datetime.now(UTC) - timedelta(seconds=1800)).replace(tzinfo=None).isoformat(sep=" ")
@@ -121,11 +126,7 @@ def naive(conn: Any, r: Any, limit: int) -> tuple[float, int, int, dict[int, tup
         lock = r.get(LOCK.format(id=vid))
         lock_ttl = r.pttl(LOCK.format(id=vid))
         cancel_ttl = r.pttl(CANCEL.format(id=vid))
-        try:
-            progress = r.get(PROGRESS.format(id=vid))
-        except Exception:
-            progress = r.hgetall(PROGRESS.format(id=vid))
-        keys[vid] = (lock, lock_ttl, cancel_ttl, progress)
+        keys[vid] = (lock.decode() if lock is not None else None, lock_ttl >= 0, cancel_ttl != -2)
     wall = time.perf_counter() - started
     conn.set_trace_callback(None)
     return wall, len(statements), -1, keys
@@ -171,10 +172,11 @@ def measure(server: Any, db: Path, videos: int, repeat: int, rtt_ms: float) -> d
         finally:
             conn.close()
             r.close()
-    if set(answers["batched"]) != set(answers["naive"]) or len(answers["naive"]) != videos:
+    if answers["batched"] != answers["naive"] or len(answers["naive"]) != videos:
+        wrong = sorted(set(answers["batched"].items()) ^ set(answers["naive"].items()))[:3]
         raise RuntimeError(
-            f"the paths disagree on which videos are stuck ({len(answers['batched'])} vs "
-            f"{len(answers['naive'])}, expected {videos})"
+            f"the paths disagree ({len(answers['batched'])} vs {len(answers['naive'])} stuck videos, "
+            f"expected {videos}; first differences: {wrong})"
         )
     where = "loopback" if rtt_ms <= 0 else f"{rtt_ms:g} ms per Redis request (latency proxy)"
     for path, runs in results.items():
@@ -185,8 +187,13 @@ def measure(server: Any, db: Path, videos: int, repeat: int, rtt_ms: float) -> d
             f"{where}, {path:>7}: {wall:.3f}s ({', '.join(f'{run[0]:.3f}' for run in runs)}); "
             f"round trips: {sql} SQL statements + {trips} Redis ({commands} commands) = {sql + trips}",
         )
-    locked = sum(1 for k in answers["batched"].values() if k.lock_present)
-    info(NAME, f"{len(answers['batched'])} stuck videos, {locked} with a stale lock; both paths agree")
+    locked = sum(1 for k in answers["batched"].values() if k[0] is not None)
+    cancelled = sum(1 for k in answers["batched"].values() if k[2])
+    info(
+        NAME,
+        f"{len(answers['batched'])} stuck videos, {locked} with a stale lock, {cancelled} with a cancel flag; "
+        "both paths agree on every id's lock value, lock TTL and cancel flag",
+    )
     speedup = median([run[0] for run in results["naive"]]) / median([run[0] for run in results["batched"]])
     return {"speedup": speedup, "where": where}
 

@@ -240,10 +240,14 @@ class Evidence:
             rows = database.stuck_videos(conn, t.video_table, t.stuck_after)
         finally:
             conn.close()
+        self._discovered = {row.id: row for row in rows}  # "videos.rows" needs not read them again
         return tuple(row.id for row in rows)
 
     def _video_rows(self) -> Any:
         ids = self.get("videos")
+        discovered = getattr(self, "_discovered", None)
+        if discovered is not None:
+            return dict(discovered)
         conn = self._db(self.target.api)
         try:
             return database.video_rows(conn, self.target.video_table, ids)
@@ -257,7 +261,7 @@ class Evidence:
             self.get("videos"),
             lock_key=t.lock_key,
             cancel_key=t.cancel_key,
-            progress_key=t.progress_key,
+            progress_key=None,  # §9 judges locks and cancel flags; progress is §7's (through the API)
         )
 
     def _progress(self) -> Any:

@@ -97,6 +97,13 @@ def _select(columns: _Columns) -> str:
 
 def _as_datetime(value: object) -> datetime | None:
     parsed: datetime | None
+    if type(value) is str:
+        # sqlite's naive text timestamps, the common case: one C call gives the aware UTC value (a stamp
+        # that has a zone already fails here and takes the general path below).
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass
     if value is None:
         return None
     if isinstance(value, datetime):
