@@ -1,18 +1,26 @@
 """§9 and the log appendix: some videos never encode while others do.
 
-One diagnosis per video from joined evidence: DB status, the Redis lock and its TTL, the cancel flag, the
-video's phases in the worker log. Evidence is fetched in batches (one pipeline, one query per 1,000 ids), so
-diagnosing 10,000 discovered videos costs a fixed number of round trips.
+One diagnosis per video from joined evidence: DB status, the Redis lock and its TTL, the cancel flag, where its
+SQS message is (visible, in flight or gone: inferred from the logs and the queue counters, never received), the
+video's phases in the worker log and the API's enqueue line. Evidence is fetched in batches (one query and two
+Redis pipelines per 1,000 ids), so diagnosing 10,000 discovered videos costs a fixed number of round trips.
+With ``--video-id`` each id is one case; without, every discovered video is one row of one table-shaped case.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
 import pytest
 
-from runbook import commands
+from runbook import commands, texts
 from runbook.evidence import Evidence
-from runbook.findings import fail, unknown
+from runbook.findings import Unknown, fail, unknown
 from runbook.logs import SkipReason, Stage
+from runbook.message_state import MessageInference, MessageState, infer, worker_visibility
 from runbook.target import Target
 
 pytestmark = [
@@ -22,58 +30,197 @@ pytestmark = [
     pytest.mark.local,
 ]
 
+#: Rows of a table the report shows (every row is counted in the summary).
+MAX_ROWS = 200
+#: Commands a table's remediation quotes.
+MAX_COMMANDS = 3
+#: The user property that carries the rows to the report (``fixtures.reporting``).
+ROWS_PROPERTY = "runbook_rows"
+#: A PROCESSING video whose message is in one of these states has no worker on it: it stays PROCESSING, and
+#: when the message comes back the handler skips it (`Cannot mark video N as PROCESSING`).
+_ORPHANED = frozenset({"expired", "failed-visible", "failed-kept", "never-enqueued"})
+#: Runbook order, for ties between causes of a table.
+_CAUSE_ORDER = ("stale-lock", "status-not-uploaded", "cancel-requested", "no-message-received")
 
-def _diagnose(evidence: Evidence, target: Target, vid: int) -> None:
-    rows = evidence.need("videos.rows")
-    keys = evidence.need("videos.keys").get(vid)
-    worker_log, _ = evidence.attempt("log.worker")
-    timeline = worker_log.timelines.get(vid) if worker_log is not None else None
-    row = rows.get(vid)
-    status = row.status if row is not None else "(행 없음)"
-    skipped = timeline.skip_reason if timeline is not None and timeline.stage == Stage.SKIPPED else None
-    redis_cli = commands.redis_cli(target.api)
-    retry = commands.retry_video(target, vid)
-    if keys is not None and keys.cancel_present and (skipped == SkipReason.CANCEL or status == "UPLOADED"):
-        fail(
-            "cancel-requested",
-            video_id=vid,
-            key=target.cancel_key.format(id=vid),
-            ttl=_ttl(keys.cancel_ttl_seconds),
-            retry_cmd=retry,
-        )
-    if keys is not None and keys.lock_present and (skipped == SkipReason.LOCK or status == "UPLOADED"):
-        # Nobody marked it PROCESSING, yet the lock stands: a crashed worker's lock (TTL 4 h).
-        fail(
-            "stale-lock",
-            video_id=vid,
-            key=target.lock_key.format(id=vid),
-            ttl=_ttl(keys.lock_ttl_seconds),
-            status=status,
-            redis_cli=redis_cli,
-            retry_cmd=retry,
-        )
-    if skipped == SkipReason.STATUS and status != "READY":
-        fail("status-not-uploaded", video_id=vid, status=status, retry_cmd=retry)
-    if skipped == SkipReason.LOCK:
-        fail(
-            "stale-lock",
-            video_id=vid,
-            key=target.lock_key.format(id=vid),
-            ttl="?",
-            status=status,
-            redis_cli=redis_cli,
-            retry_cmd=retry,
-        )
+
+class Diagnosis(NamedTuple):
+    """One video's judgement: its cause (``None``: not stuck for a §9 reason), the facts, its table row."""
+
+    video_id: int
+    cause: str | None
+    facts: dict[str, object]
+    row: dict[str, object]
+
+
+def _optional(evidence: Evidence, key: str) -> Any:
+    """Evidence that sharpens a diagnosis but is not required for it (``None`` if missing or unreadable)."""
+    try:
+        value, _ = evidence.attempt(key)
+    except Unknown:
+        return None
+    return value
 
 
 def _ttl(seconds: float | None) -> str:
     return "∞" if seconds is None else str(int(seconds))
 
 
-def test_stuck_video(evidence: Evidence, target: Target, video_id: int | None) -> None:
+def _phase(timeline: Any, lang: str) -> str:
+    labels = texts.LABELS[lang]
+    if timeline is None:
+        return "—"
+    what = labels.get(f"phase_{timeline.stage}", str(timeline.stage))
+    if timeline.skip_reason is not None:
+        what += f" ({labels.get('skip_' + str(timeline.skip_reason), str(timeline.skip_reason))})"
+    return f"{what} ×{timeline.received}"
+
+
+class _Context:
+    """The evidence every video's diagnosis shares, read once."""
+
+    def __init__(self, evidence: Evidence, target: Target) -> None:
+        self.target = target
+        self.lang = target.lang if target.lang in texts.LABELS else "ko"
+        self.rows = evidence.need("videos.rows")
+        self.keys = evidence.need("videos.keys")
+        self.worker_log = _optional(evidence, "log.worker")
+        self.api_log = _optional(evidence, "log.api")
+        self.queue = _optional(evidence, "sqs.api")
+        worker = _optional(evidence, "worker.side")
+        self.visibility = worker_visibility(worker.env if worker is not None else None)
+        self.now = datetime.now(UTC)
+        self.redis_cli = commands.redis_cli(target.api)
+
+    def enqueue_text(self, vid: int) -> str:
+        if self.api_log is None:
+            return "?"
+        if vid in self.api_log.enqueued:
+            ts = self.api_log.enqueued[vid]
+            return ts.strftime("%H:%M:%S") if ts is not None else "✓"
+        return "✗ " + self.api_log.enqueue_failures[vid] if vid in self.api_log.enqueue_failures else "✗"
+
+
+def diagnose(ctx: _Context, vid: int) -> Diagnosis:
+    """§9's table and appendix, for one video, with its message state."""
+    t = ctx.target
+    row = ctx.rows.get(vid)
+    status = row.status if row is not None else "(행 없음)"
+    keys = ctx.keys.get(vid)
+    timeline = ctx.worker_log.timelines.get(vid) if ctx.worker_log is not None else None
+    skipped = timeline.skip_reason if timeline is not None and timeline.stage == Stage.SKIPPED else None
+    message = infer(vid, worker_log=ctx.worker_log, api_log=ctx.api_log, queue=ctx.queue, now=ctx.now,
+                    visibility=ctx.visibility)  # fmt: skip
+    lock = _ttl(keys.lock_ttl_seconds) if keys is not None and keys.lock_present else "—"
+    cancel = _ttl(keys.cancel_ttl_seconds) if keys is not None and keys.cancel_present else "—"
+    phase = _phase(timeline, ctx.lang)
+    enqueue = ctx.enqueue_text(vid)
+    words = ("락", "취소", "로그") if ctx.lang != "en" else ("lock", "cancel", "log")
+    evidence_line = (
+        f" [DB {status} · {words[0]} {lock} · {words[1]} {cancel} · {message.label(ctx.lang)} · "
+        f"{words[2]} {phase} · enqueue {enqueue}]"
+    )
+    facts: dict[str, object] = {"video_id": vid, "retry_cmd": commands.retry_video(t, vid), "evidence": evidence_line}
+    cause = _cause(ctx, vid, status, keys, skipped, message, facts)
+    remediation = texts.render(texts.CAUSES, cause, facts, ctx.lang)[1] if cause else ""
+    table_row: dict[str, object] = {
+        "video_id": vid,
+        "status": status,
+        "lock": lock,
+        "cancel": cancel,
+        "message": message.label(ctx.lang),
+        "message_state": str(message.state),
+        "enqueue": enqueue,
+        "phase": phase,
+        "cause": cause or "",
+        "command": remediation,
+    }
+    return Diagnosis(vid, cause, facts, table_row)
+
+
+def _cause(
+    ctx: _Context,
+    vid: int,
+    status: str,
+    keys: Any,
+    skipped: SkipReason | None,
+    message: MessageInference,
+    facts: dict[str, object],
+) -> str | None:
+    """The cause (and its facts, added to ``facts``), or ``None``."""
+    t = ctx.target
+    if keys is not None and keys.cancel_present and (skipped == SkipReason.CANCEL or status == "UPLOADED"):
+        facts.update(key=t.cancel_key.format(id=vid), ttl=_ttl(keys.cancel_ttl_seconds))
+        return "cancel-requested"
+    if keys is not None and keys.lock_present and (skipped == SkipReason.LOCK or status == "UPLOADED"):
+        # Nobody marked it PROCESSING, yet the lock stands: a crashed worker's lock (TTL 4 h).
+        facts.update(
+            key=t.lock_key.format(id=vid), ttl=_ttl(keys.lock_ttl_seconds), status=status, redis_cli=ctx.redis_cli
+        )
+        return "stale-lock"
+    if skipped == SkipReason.STATUS and status != "READY":
+        facts.update(
+            status=status,
+            why=f"`Cannot mark video {vid} as PROCESSING, skipping`",
+            why_en=f"`Cannot mark video {vid} as PROCESSING, skipping`",
+        )
+        return "status-not-uploaded"
+    if skipped == SkipReason.LOCK:
+        facts.update(key=t.lock_key.format(id=vid), ttl="?", status=status, redis_cli=ctx.redis_cli)
+        return "stale-lock"
+    if status == "PROCESSING" and message.reason in _ORPHANED:
+        # The message state changes the diagnosis: PROCESSING with no worker on it never finishes, and its
+        # next delivery is skipped. In flight (visibility not expired) it is simply being encoded.
+        facts.update(
+            status=status,
+            why="처리하는 워커 없음 (메시지가 in flight 아님) — 다시 오면 `Cannot mark ... as PROCESSING, skipping`",
+            why_en="no worker holds it (its message is not in flight); its next delivery is skipped",
+        )
+        return "status-not-uploaded"
+    if status == "UPLOADED" and message.state == MessageState.GONE and message.reason == "elsewhere":
+        # Enqueued, never received by this worker, and the queue is empty: the message went elsewhere.
+        facts.update(api_container=t.api_container)
+        return "no-message-received"
+    return None
+
+
+def _record(request: pytest.FixtureRequest, diagnoses: list[Diagnosis]) -> None:
+    """The rows travel to the report as a user property (``record_property`` would warn under JUnit xunit2)."""
+    rows = [d.row for d in sorted(diagnoses, key=lambda d: (d.cause is None, d.video_id))[:MAX_ROWS]]
+    table = json.dumps({"total": len(diagnoses), "rows": rows}, ensure_ascii=False)
+    request.node.user_properties.append((ROWS_PROPERTY, table))
+
+
+def _summary(ctx: _Context, diagnoses: list[Diagnosis]) -> None:
+    """Fail once for a table: the most frequent cause, its first video's facts, counts and the first commands."""
+    failing = [d for d in diagnoses if d.cause]
+    if not failing:
+        return
+    counts = Counter(str(d.cause) for d in failing)
+    order = {cause: i for i, cause in enumerate(_CAUSE_ORDER)}
+    cause = min(counts, key=lambda c: (-counts[c], order.get(c, len(order))))
+    first = next(d for d in failing if d.cause == cause)
+    tally = ", ".join(f"{c} {n}" for c, n in counts.most_common())
+    others = [d.row["command"] for d in failing if d is not first][: MAX_COMMANDS - 1]
+    if ctx.lang == "en":
+        more = f" (of {len(diagnoses)} videos, {len(failing)} stuck for a §9 cause: {tally})"
+        more_fix = "".join(f"\n# next: {cmd}" for cmd in others)
+    else:
+        more = f" (영상 {len(diagnoses)}개 중 §9 원인 {len(failing)}개: {tally})"
+        more_fix = "".join(f"\n# 다음: {cmd}" for cmd in others)
+    fail(cause, **first.facts, more=more, more_fix=more_fix)
+
+
+def test_stuck_video(evidence: Evidence, target: Target, video_id: int | None, request: pytest.FixtureRequest) -> None:
     """Per ``--video-id``; without ids, every video stuck longer than ``--stuck-after`` (one table check)."""
     ids = (video_id,) if video_id is not None else tuple(evidence.need("videos"))
     if not ids:
         unknown("not-configured", setting="--video-id (또는 DB에서 찾은 멈춘 영상)")
-    for vid in ids:
-        _diagnose(evidence, target, vid)
+    ctx = _Context(evidence, target)
+    diagnoses = [diagnose(ctx, vid) for vid in ids]
+    _record(request, diagnoses)
+    if video_id is not None:
+        if diagnoses[0].cause:
+            fail(diagnoses[0].cause, **diagnoses[0].facts)
+        return
+    _summary(ctx, diagnoses)
+

@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
             "scaler-rule-missing",
             "scaler-rule-disabled",
             "scaler-cap-too-low",
+            "scaler-not-following",
         ),
     ),
     "visibility": ("부록 B", ("long-job-blocking", "visibility-too-short")),
@@ -70,4 +71,5 @@ class CheckResult:
             "outcome": self.outcome,
             "message": self.message,
             "remediation": self.remediation,
+            **({"table": self.evidence["table"]} if "table" in self.evidence else {}),
         }

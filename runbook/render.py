@@ -77,6 +77,11 @@ body{display:flex;flex-direction:column;max-width:1180px;margin:auto;padding:0 1
 .rb-steps li b{display:block;font-size:12px}.rb-steps .rb-pending{border-style:dashed;color:#8c959f}
 .rb-steps .rb-stop{border:2px solid #cf222e;background:#ffebe9}
 .rb-services{font-size:12px;color:#57606a}
+.rb-vt{margin:6px 0}.rb-vt>summary{cursor:pointer;font-size:13px;font-weight:600}
+.rb-vt-wrap{overflow-x:auto;max-height:70vh}.rb-vt table{border-collapse:collapse;font-size:12px;width:100%}
+.rb-vt th,.rb-vt td{border:1px solid #d0d7de;padding:2px 5px;text-align:left;vertical-align:top}
+.rb-vt th{background:#f6f8fa;position:sticky;top:0}.rb-vt tr[data-cause=""] td{color:#57606a}
+.rb-vt td code{font-size:11px;white-space:pre-wrap;overflow-wrap:anywhere}
 """
 
 _PHASE = {
@@ -282,10 +287,41 @@ def _check(r: CheckResult, lang: str) -> str:
     cause = f" · <b>{escape(r.cause)}</b>" if r.cause else ""
     fix = f'<code class="rb-cmd">{escape(scrub(r.remediation))}</code>' if r.remediation else ""
     message = f'<div class="rb-msgline">{escape(scrub(r.message))}</div>' if r.message else ""
+    table = r.evidence.get("table")
+    rows = video_table(table, lang) if isinstance(table, Mapping) else ""
     return (
         f'<div class="rb-check" data-outcome="{r.outcome}"><span class="rb-oc" style="color:{_COLORS[state]}">'
-        f"{diagram.ICONS[state]} {escape(labels[r.outcome])}</span>{escape(r.section)}{cause}{message}{fix}"
+        f"{diagram.ICONS[state]} {escape(labels[r.outcome])}</span>{escape(r.section)}{cause}{message}{fix}{rows}"
         f'<span class="rb-node">{escape(r.nodeid)}</span></div>'
+    )
+
+
+_VT_COLUMNS = ("video_id", "status", "lock", "cancel", "message", "enqueue", "phase", "cause", "command")
+_VT_LABELS = ("vt_id", "vt_status", "vt_lock", "vt_cancel", "vt_message", "vt_enqueue", "vt_phase", "vt_cause",
+              "vt_command")  # fmt: skip
+
+
+def video_table(table: Mapping[str, object], lang: str) -> str:
+    """A check's per-video rows (§9: id, DB status, lock TTL, cancel, message state, enqueue, phase, cause,
+    command) as a collapsible table; ``table`` is ``{"total": n, "rows": [...]}``, rows already capped."""
+    labels = LABELS[lang]
+    rows = [row for row in table.get("rows") or () if isinstance(row, Mapping)]  # type: ignore[attr-defined]
+    if not rows:
+        return ""
+    total = table.get("total", len(rows))
+    head = "".join(f"<th>{escape(labels.get(key, key))}</th>" for key in _VT_LABELS)
+    body = []
+    for row in rows:
+        cells = []
+        for column in _VT_COLUMNS:
+            value = escape(scrub(str(row.get(column, ""))))
+            cells.append(f"<td><code>{value}</code></td>" if column == "command" and value else f"<td>{value}</td>")
+        video, cause = escape(str(row.get("video_id"))), escape(str(row.get("cause", "")))
+        body.append(f'<tr data-video="{video}" data-cause="{cause}">{"".join(cells)}</tr>')
+    title = labels["videos_table"].format(shown=len(rows), total=total)
+    return (
+        f'<details class="rb-vt" open><summary>{escape(title)}</summary><div class="rb-vt-wrap"><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></details>"
     )
 
 

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 class _Facts(dict[str, object]):
     def __missing__(self, key: str) -> str:
-        return "<" + key + ">"
+        return "" if key in _OPTIONAL else "<" + key + ">"
+
+
+#: Facts a text may show when the check has them: §9's per-video evidence line and a table's summary.
+_OPTIONAL = frozenset({"evidence", "more", "more_fix"})
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,10 @@ CAUSES: dict[str, Text] = {
         "R2_ACCESS_KEY / R2_SECRET_KEY 교체 후 확인: aws s3api head-bucket --bucket {bucket} --endpoint-url {endpoint}",
     ),
     "no-message-received": Text(
-        "video_id={video_id}: API는 enqueue했으나 워커가 메시지를 받지 못함 (SQS_MESSAGE_RECEIVED 없음)",
-        "video_id={video_id}: the API enqueued it but the worker never received it (no SQS_MESSAGE_RECEIVED)",
-        "§2 점검: docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py",
+        "video_id={video_id}: API는 enqueue했으나 워커가 메시지를 받지 못함 (SQS_MESSAGE_RECEIVED 없음){evidence}{more}",
+        "video_id={video_id}: the API enqueued it but the worker never received it (no SQS_MESSAGE_RECEIVED)"
+        "{evidence}{more}",
+        "§2 점검: docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py{more_fix}",
     ),
     "job-failed": Text(
         "video_id={video_id}: SQS_JOB_FAILED ({error})",
@@ -125,19 +130,21 @@ CAUSES: dict[str, Text] = {
         "워커의 REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_DB 를 API와 같게 맞춘 뒤: {restart_cmd}",
     ),
     "stale-lock": Text(
-        "video_id={video_id}: Redis 락 {key} 잔류 (TTL {ttl}s 남음), DB {status} — 워커가 skip 후 메시지 삭제",
-        "video_id={video_id}: stale Redis lock {key} ({ttl}s left), DB {status}: workers skip and delete it",
-        "{redis_cli} DEL {key}  # 그 다음 재시도: {retry_cmd}",
+        "video_id={video_id}: Redis 락 {key} 잔류 (TTL {ttl}s 남음), DB {status} — 워커가 skip 후 메시지 삭제"
+        "{evidence}{more}",
+        "video_id={video_id}: stale Redis lock {key} ({ttl}s left), DB {status}: workers skip and delete it"
+        "{evidence}{more}",
+        "{redis_cli} DEL {key}  # 그 다음 재시도: {retry_cmd}{more_fix}",
     ),
     "status-not-uploaded": Text(
-        "video_id={video_id}: DB 상태 {status} (UPLOADED 아님) — `Cannot mark video {video_id} as PROCESSING, skipping`",
-        "video_id={video_id}: DB status {status}, not UPLOADED: the worker skips it",
-        "retry API로 UPLOADED 후 재 enqueue: {retry_cmd}",
+        "video_id={video_id}: DB 상태 {status} (UPLOADED 아님) — {why}{evidence}{more}",
+        "video_id={video_id}: DB status {status}, not UPLOADED: {why_en}{evidence}{more}",
+        "retry API로 UPLOADED 후 재 enqueue: {retry_cmd}{more_fix}",
     ),
     "cancel-requested": Text(
-        "video_id={video_id}: 취소 플래그 {key} 설정됨 (TTL {ttl}s) — 워커가 skip",
-        "video_id={video_id}: cancel flag {key} is set ({ttl}s left): the worker skips it",
-        "TTL 만료({ttl}s) 후 재시도: {retry_cmd}",
+        "video_id={video_id}: 취소 플래그 {key} 설정됨 (TTL {ttl}s) — 워커가 skip{evidence}{more}",
+        "video_id={video_id}: cancel flag {key} is set ({ttl}s left): the worker skips it{evidence}{more}",
+        "TTL 만료({ttl}s) 후 재시도: {retry_cmd}{more_fix}",
     ),
     "asg-max-too-low": Text(
         "ASG {asg} MaxSize {max} — 큐에 {depth}개가 있어도 절대 늘어나지 않음",
@@ -153,6 +160,15 @@ CAUSES: dict[str, Text] = {
         "EventBridge 규칙 {rule} 없음 또는 Lambda를 호출하지 않음 ({detail})",
         "EventBridge rule {rule} is missing or does not target the Lambda ({detail})",
         ".\\scripts\\deploy_worker_asg.ps1  # aws events list-rules --region {region} --query \"Rules[?Name=='{rule}']\"",
+    ),
+    "scaler-not-following": Text(
+        "ASG {asg} desired {desired} < 큐가 요구하는 {expected} (visible {visible} + in flight {in_flight}, "
+        "Min {min}, Max {max}) — {why}: 1분 주기 스케일러가 두 번 넘게 따라가지 않음",
+        "ASG {asg} desired {desired} < the {expected} the queue calls for (visible {visible} + in flight "
+        "{in_flight}, min {min}, max {max}): {why_en}: the one-minute scaler missed more than two ticks",
+        "aws logs tail /aws/lambda/{function} --since 10m --region {region}  # 큐 깊이·desired 변경 확인 (부록 B 2); "
+        "임시: aws autoscaling set-desired-capacity --region {region} --auto-scaling-group-name {asg} "
+        "--desired-capacity {expected}",
     ),
     "scaler-rule-disabled": Text(
         "EventBridge 규칙 {rule} 이 {state} — Lambda가 1분마다 호출되지 않음",
@@ -249,6 +265,16 @@ LABELS: dict[str, dict[str, str]] = {
         "skip_status": "상태가 UPLOADED 아님",
         "skip_cancel": "취소 요청",
         "checked_at": "확인 시각",
+        "videos_table": "영상별 진단 (§9): {shown}/{total}개 표시",
+        "vt_id": "video_id",
+        "vt_status": "DB 상태",
+        "vt_lock": "락 TTL",
+        "vt_cancel": "취소 TTL",
+        "vt_message": "SQS 메시지 (추정)",
+        "vt_enqueue": "API enqueue",
+        "vt_phase": "워커 로그 단계",
+        "vt_cause": "원인",
+        "vt_command": "조치 명령",
         "short_ok": "정상",
         "short_warn": "주의",
         "short_fail": "실패",
@@ -300,6 +326,16 @@ LABELS: dict[str, dict[str, str]] = {
         "skip_status": "status not UPLOADED",
         "skip_cancel": "cancel requested",
         "checked_at": "checked at",
+        "videos_table": "Per-video diagnosis (§9): {shown} of {total} shown",
+        "vt_id": "video_id",
+        "vt_status": "DB status",
+        "vt_lock": "lock TTL",
+        "vt_cancel": "cancel TTL",
+        "vt_message": "SQS message (inferred)",
+        "vt_enqueue": "API enqueue",
+        "vt_phase": "worker log phase",
+        "vt_cause": "cause",
+        "vt_command": "command",
         "short_ok": "ok",
         "short_warn": "warn",
         "short_fail": "fail",

@@ -7,6 +7,7 @@ The fault matrix proves the checks on real parts; these cases cover the remainin
 from __future__ import annotations
 
 import importlib.util
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ def _load(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"_branch_{name}", CHECKS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in a check module look their module up by name
     spec.loader.exec_module(module)
     return module
 

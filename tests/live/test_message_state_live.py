@@ -1,0 +1,132 @@
+"""§9's inferred SQS message state against the truth: moto's own state (``/moto-api/data.json``).
+
+The live run never receives a message, so it infers the state from the logs and the queue counters; here the
+stand-in stack can be asked directly. The §9 story (111 and 222 skipped for a crashed worker's lock, 333
+encoded: all three messages deleted) and a long job in flight with a short one waiting (appendix B 0).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference.stack import Stack
+from reference.stack.aws import QUEUE_NAME
+from tests.live.test_live_mode import live_run
+
+
+def moto_truth(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
+    """Each video's message as moto holds it: ``visible``, ``in-flight`` or ``gone``.
+
+    From ``/moto-api/data.json`` when moto can dump its state; it cannot while a Lambda function exists and no
+    Docker engine answers (``LambdaFunction.docker_client`` raises and the dump answers 500), so then from the
+    queue itself, which this test (unlike the live run) may receive from: a receive with visibility 0 returns
+    the visible messages without hiding them, and the in-flight ones are what the counters hold besides.
+    """
+    try:
+        return _truth_from_dump(stack, ids)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 500:
+            raise
+    return _truth_from_queue(stack, ids)
+
+
+def _truth_from_dump(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
+    """moto keeps deleted messages in its dump: a message counts as gone when the queue holds none; otherwise
+    the newest copy says whether it is visible, and the live ones must add up to the queue's counters."""
+    with urllib.request.urlopen(f"{stack.aws.url}/moto-api/data.json", timeout=30) as response:
+        data = json.loads(response.read())
+    queue = next(q for q in data["sqs"]["Queue"] if q["name"] == QUEUE_NAME)
+    live = queue["approximate_number_of_messages"] + queue["approximate_number_of_messages_not_visible"]
+    newest: dict[int, dict[str, Any]] = {}
+    for message in data["sqs"].get("Message", []):
+        vid = int(json.loads(message["body"]).get("video_id", -1))
+        best = newest.get(vid)
+        if best is None or (message["sent_timestamp"], message["visible_at"]) > (
+            best["sent_timestamp"],
+            best["visible_at"],
+        ):
+            newest[vid] = message
+    now_ms = time.time() * 1000
+    truth = {}
+    for vid in ids:
+        message = newest.get(vid)
+        if message is None or live == 0:
+            truth[vid] = "gone"
+        else:
+            truth[vid] = "visible" if message["visible_at"] <= now_ms else "in-flight"
+    assert sum(state != "gone" for state in truth.values()) == live, (truth, queue)
+    return truth
+
+
+def _truth_from_queue(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
+    sqs = stack.sqs()
+    url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0)
+    visible = {int(json.loads(m["Body"])["video_id"]) for m in got.get("Messages", [])}
+    counts = stack.queue_counts()
+    assert counts["visible"] == len(visible), (counts, visible)  # every visible message was returned
+    hidden = [vid for vid in ids if vid not in visible]
+    # The counters do not say which message is hidden: only the unambiguous cases are truth.
+    if counts["in_flight"] not in (0, len(hidden)):
+        pytest.fail(f"cannot tell in-flight from deleted among {hidden}: {counts}")
+    truth = {vid: "visible" if vid in visible else "in-flight" if counts["in_flight"] else "gone" for vid in ids}
+    return truth
+
+
+def inferred(verdict: dict[str, Any]) -> dict[int, str]:
+    """The message state each ``test_stuck_video[live-N]`` case inferred (its one table row)."""
+    out = {}
+    for check in verdict["checks"]:
+        if "test_stuck_video[live-" in check["nodeid"] and check.get("table"):
+            row = check["table"]["rows"][0]
+            out[int(row["video_id"])] = str(row["message_state"])
+    return out
+
+
+@pytest.mark.timeout(240)
+def test_message_state_story_matches_moto(tmp_path: Path) -> None:
+    with Stack("embedded", workdir=tmp_path / "stack") as stack:
+        for vid in (111, 222):
+            stack.redis().set(f"job:encode:{vid}:lock", "crashed-worker", ex=4 * 3600)
+        for vid in (111, 222, 333):
+            stack.scenario.upload(vid)
+        for vid in (111, 222, 333):
+            stack.scenario.complete(vid)
+        stack.wait_for(
+            lambda: (
+                stack.video_status(333) == "READY"
+                and stack.worker_log_text().count("Lock acquisition failed") >= 2
+                and stack.queue_counts() == {"visible": 0, "in_flight": 0}
+            ),
+            60,
+            "333 READY, both lock skips logged, the queue drained",
+        )
+        verdict, output, _ = live_run(stack, tmp_path / "run", "local")
+        truth = moto_truth(stack, (111, 222, 333))
+    assert inferred(verdict) == truth == {111: "gone", 222: "gone", 333: "gone"}, output[-3000:]
+    stuck = {c["nodeid"]: c for c in verdict["checks"] if "test_stuck_video[live-111]" in c["nodeid"]}
+    message = next(iter(stuck.values()))["message"]
+    assert "추정" in message and "skip" in message  # said next to the lock, labelled as inferred
+
+
+@pytest.mark.timeout(240)
+def test_message_state_long_job_matches_moto(tmp_path: Path) -> None:
+    """Video 17 encodes for minutes (in flight, visibility raised), 1111 waits visible behind it."""
+    with Stack("embedded", faults=["long-job-blocking"], workdir=tmp_path / "stack") as stack:
+        stack.scenario.run(strict=False)
+        verdict, output, _ = live_run(stack, tmp_path / "run", "local", "--long-job-after", "0.5")
+        truth = moto_truth(stack, (17, 1111))
+    assert inferred(verdict) == truth == {17: "in-flight", 1111: "visible"}, output[-3000:]
+    by_id = {
+        c["nodeid"].split("[live-")[1].rstrip("]"): c
+        for c in verdict["checks"]
+        if "test_stuck_video[live-" in c["nodeid"]
+    }
+    assert by_id["17"]["outcome"] == by_id["1111"]["outcome"] == "passed"  # encoding / waiting: not §9 faults
