@@ -142,6 +142,7 @@ class Evidence:
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.instances": lambda: asg.running_instances(self._aws(t.api, "ec2"), t.worker_tag),
             "asg.policies": lambda: asg.scaling_policies(self._aws(t.api, "autoscaling"), t.asg_name),
+            "asg.activity": lambda: asg.last_scaling_activity(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.alarms": lambda: asg.queue_alarms(self._aws(t.api, "cloudwatch"), t.api.queue_name),
             "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
             "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),

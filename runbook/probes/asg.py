@@ -1,4 +1,5 @@
-"""Auto Scaling evidence (runbook §1 ASG, appendix B 1, 2, 5-A): group sizes, instances, policies, alarms.
+"""Auto Scaling evidence (runbook §1 ASG, appendix B 1, 2, 5-A): group sizes, instances, policies, alarms,
+the last scaling activity.
 
 Describe calls only; ``set_desired_capacity`` from the runbook is a remediation for a human.
 """
@@ -92,6 +93,36 @@ def asg_info(autoscaling: AwsClient, name: str) -> AsgInfo:
         desired=int(group.get("DesiredCapacity", 0)),
         instances=instances,
         in_service=sum(1 for item in instances if item.lifecycle_state == "InService"),
+    )
+
+
+@dataclass(frozen=True)
+class ScalingActivity:
+    """The group's most recent scaling activity (a desired-capacity change and what it launched/terminated)."""
+
+    start: datetime | None
+    end: datetime | None
+    status: str
+    description: str
+    cause: str
+
+
+def last_scaling_activity(autoscaling: AwsClient, name: str) -> ScalingActivity | None:
+    """``describe_scaling_activities`` (newest first), the first one; ``None`` when the group has none listed
+    (moto lists none at all)."""
+    _check_name(name, "auto scaling group name")
+    response = call(autoscaling, "describe_scaling_activities", "autoscaling", AutoScalingGroupName=name, MaxRecords=1)
+    items: list[dict[str, Any]] = response.get("Activities", [])
+    if not items:
+        return None
+    item = items[0]
+    start, end = item.get("StartTime"), item.get("EndTime")
+    return ScalingActivity(
+        start=start if isinstance(start, datetime) else None,
+        end=end if isinstance(end, datetime) else None,
+        status=str(item.get("StatusCode", "")),
+        description=str(item.get("Description", "")),
+        cause=str(item.get("Cause", "")),
     )
 
 

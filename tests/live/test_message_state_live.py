@@ -8,9 +8,11 @@ encoded: all three messages deleted) and a long job in flight with a short one w
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +132,43 @@ def test_message_state_long_job_matches_moto(tmp_path: Path) -> None:
         if "test_stuck_video[live-" in c["nodeid"]
     }
     assert by_id["17"]["outcome"] == by_id["1111"]["outcome"] == "passed"  # encoding / waiting: not §9 faults
+
+
+def shifted_log(path: str, seconds: float, dest: Path) -> Path:
+    """A copy of a log with every leading ISO timestamp moved ``seconds`` back: the same events, as if they had
+    happened that much earlier (the stand-in cannot wait out the scaler's ticks in a test)."""
+    pattern = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})Z")
+
+    def shift(match: re.Match[str]) -> str:
+        stamp = datetime.fromisoformat(match.group(1)) - timedelta(seconds=seconds)
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+    lines = Path(path).read_text(errors="replace").splitlines(keepends=True)
+    dest.write_text("".join(pattern.sub(shift, line) for line in lines))
+    return dest
+
+
+@pytest.mark.timeout(300)
+def test_desired_follows_queue_long_job_asg(tmp_path: Path) -> None:
+    """부록 B 1: 17 in flight and 1111 waiting ask for 2 workers; the stand-in's scaler has not ticked (moto never
+    fires the rule), so desired stays 1. Enqueued 3 minutes ago (the API log shifted back), that is the scaler
+    not following: it fails. After one tick of the real handler (desired 2), the same evidence passes."""
+    with Stack("embedded", faults=["long-job-blocking"], workdir=tmp_path / "stack") as stack:
+        stack.scenario.run(strict=False)
+        old_api_log = shifted_log(stack.api_log, 180, tmp_path / "api-3min-ago.log")
+        extra = ("--api-log", str(old_api_log), "--long-job-after", "0.5")
+        lagging, output, _ = live_run(stack, tmp_path / "lagging", "asg", *extra)
+        tick = stack.scaler_tick()
+        following, output2, _ = live_run(stack, tmp_path / "following", "asg", *extra)
+    check = "test_desired_follows_queue[live]"
+    before = next(c for c in lagging["checks"] if c["nodeid"].endswith(check))
+    assert before["outcome"] == "failed" and before["cause"] == "scaler-not-following", output[-3000:]
+    assert (
+        "desired 1" in before["message"]
+        and "2" in before["message"]
+        and "set-desired-capacity" in before["remediation"]
+    )
+    assert lagging["root_cause"]["cause"] == "scaler-not-following", output[-3000:]  # it explains the blocking
+    assert tick is not None and tick["desired"] == 2
+    after = next(c for c in following["checks"] if c["nodeid"].endswith(check))
+    assert after["outcome"] == "passed", output2[-3000:]

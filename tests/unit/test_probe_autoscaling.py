@@ -214,3 +214,39 @@ def test_missing_lambda_and_rule_are_not_found(client: Callable[[str], Any]) -> 
         scaler.rule(client("events"), RULE)
     assert (lambda_error.value.dependency, lambda_error.value.kind) == ("lambda", "not-found")
     assert (rule_error.value.dependency, rule_error.value.kind) == ("events", "not-found")
+
+
+def test_last_scaling_activity(client: Callable[[str], Any]) -> None:
+    """moto lists no scaling activity (its DescribeScalingActivities is a stub): ``None``; AWS's newest
+    activity is read from a stubbed answer of the documented shape."""
+    from datetime import UTC, datetime
+
+    from botocore.stub import Stubber
+
+    _make_asg(client, desired=1, max_size=3)
+    calls: list[str] = []
+    assert asg.last_scaling_activity(_read_only(client("autoscaling"), calls), ASG) is None
+    assert calls == ["DescribeScalingActivities"]
+
+    aws = client("autoscaling")
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    with Stubber(aws) as stub:
+        stub.add_response(
+            "describe_scaling_activities",
+            {
+                "Activities": [
+                    {
+                        "ActivityId": "a1",
+                        "AutoScalingGroupName": ASG,
+                        "Cause": "a user request explicitly set group desired capacity changing from 1 to 2",
+                        "StartTime": started,
+                        "StatusCode": "Successful",
+                        "Description": "Launching a new EC2 instance",
+                    }
+                ]
+            },
+            {"AutoScalingGroupName": ASG, "MaxRecords": 1},
+        )
+        activity = asg.last_scaling_activity(aws, ASG)
+    assert activity is not None and activity.start == started and activity.status == "Successful"
+    assert "desired capacity" in activity.cause
