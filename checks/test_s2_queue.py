@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from runbook import commands
 from runbook.evidence import Evidence
 from runbook.findings import fail, unknown
+from runbook.signals import Signal, Thresholds, measure
 from runbook.target import Target
 
 pytestmark = [pytest.mark.runbook(layer="queue", section="§2"), pytest.mark.docker, pytest.mark.asg, pytest.mark.local]
@@ -74,10 +77,92 @@ def test_worker_log_queue(evidence: Evidence, target: Target) -> None:
         )
 
 
-def test_dlq_empty(evidence: Evidence, target: Target) -> None:
-    dlq = evidence.need("sqs.dlq")
+RecordSignal = Callable[[Signal], None]
+SQS_ATTRIBUTES = "SQS get_queue_attributes"
+
+
+def test_dlq_empty(evidence: Evidence, target: Target, thresholds: Thresholds, record_signal: RecordSignal) -> None:
+    """Signal ``dlq_depth``: messages in the dead-letter queue, over ``--max-dlq`` (default 0) fails."""
+    dlq, error = evidence.attempt("sqs.dlq")
+    source = f"{SQS_ATTRIBUTES} (DLQ of {target.api.queue_name})"
+    if error is not None or dlq is None:
+        record_signal(measure("dlq_depth", None, thresholds, source, str(error or "no RedrivePolicy")))
+    if error is not None:
+        unknown("probe-error", dependency=error.dependency, error=str(error))
     if dlq is None:
         unknown("not-configured", setting=f"{target.api.queue_name} RedrivePolicy (DLQ)")
     count = dlq.visible + dlq.in_flight + dlq.delayed
-    if count:
+    signal = measure("dlq_depth", count, thresholds, f"{SQS_ATTRIBUTES} ({dlq.name})")
+    record_signal(signal)
+    if signal.state == "fail":
         fail("dlq-not-empty", dlq=dlq.name, count=count, dlq_arn=dlq.arn, region=target.api.region)
+
+
+def test_queue_depth(evidence: Evidence, target: Target, thresholds: Thresholds, record_signal: RecordSignal) -> None:
+    """Signals ``visible`` and ``in_flight``: jobs waiting, and jobs received but not deleted, against
+    ``--max-visible`` / ``--max-in-flight`` (부록 B: the scaler reads the same two counts)."""
+    info, error = evidence.attempt("sqs.api")
+    if error is not None:
+        for name in ("visible", "in_flight"):
+            record_signal(measure(name, None, thresholds, SQS_ATTRIBUTES, str(error)))
+        unknown("probe-error", dependency=error.dependency, error=str(error))
+    source = f"{SQS_ATTRIBUTES} ({info.name})"
+    figures = {
+        "visible": ("ApproximateNumberOfMessages", "대기(visible) 메시지 수", "visible messages"),
+        "in_flight": ("ApproximateNumberOfMessagesNotVisible", "처리 중(in-flight) 메시지 수", "in-flight messages"),
+    }
+    signals = [
+        measure(name, getattr(info, name), thresholds, f"{source} {attr}") for name, (attr, _, _) in figures.items()
+    ]
+    for signal in signals:
+        record_signal(signal)
+    for signal in signals:
+        if signal.state == "fail":
+            _, ko, en = figures[signal.name]
+            fail(
+                "queue-backlog",
+                queue=info.name,
+                figure_name=ko,
+                figure_name_en=en,
+                value=int(signal.value or 0),
+                threshold=int(signal.threshold),
+                region=target.api.region,
+                queue_url=info.url,
+            )
+
+
+def test_oldest_message_age(
+    evidence: Evidence, target: Target, thresholds: Thresholds, record_signal: RecordSignal
+) -> None:
+    """Signal ``oldest_message_age``: CloudWatch's ``ApproximateAgeOfOldestMessage`` (the only read-only
+    source: receiving a message to see its age would change the queue), over ``--max-oldest-age`` fails.
+    No datapoints is ``unknown``, naming the metric, never a guess."""
+    reading, error = evidence.attempt("sqs.oldest_age")
+    queue = target.api.queue_name
+    if error is not None:
+        record_signal(measure("oldest_message_age", None, thresholds, "CloudWatch AWS/SQS", str(error)))
+        unknown("probe-error", dependency=error.dependency, error=str(error))
+    signal = measure("oldest_message_age", reading.value, thresholds, reading.source)
+    if reading.value is None:
+        message = f"no datapoints: {reading.metric} ({queue}), last {reading.window_seconds // 60} min"
+        record_signal(measure("oldest_message_age", None, thresholds, reading.source, message))
+        unknown(
+            "no-datapoints",
+            metric=reading.metric,
+            queue=queue,
+            minutes=reading.window_seconds // 60,
+            region=target.api.region,
+        )
+    record_signal(signal)
+    if signal.state == "fail":
+        info, _ = evidence.attempt("sqs.api")
+        fail(
+            "queue-backlog",
+            queue=queue,
+            figure_name="가장 오래된 메시지 나이",
+            figure_name_en="age of the oldest message",
+            value=f"{reading.value:.0f}s",
+            threshold=f"{signal.threshold:.0f}s",
+            region=target.api.region,
+            queue_url=info.url if info is not None else f"$(aws sqs get-queue-url --queue-name {queue})",
+        )

@@ -224,3 +224,26 @@ def test_stuck_video(evidence: Evidence, target: Target, video_id: int | None, r
         return
     _summary(ctx, diagnoses)
 
+
+def test_stuck_video_count(evidence: Evidence, target: Target, thresholds: Any, record_signal: Any) -> None:
+    """Signal ``stuck_videos``: videos UPLOADED/PROCESSING longer than ``--stuck-after`` (from the database,
+    whatever ``--video-id`` says); over ``--max-stuck`` (default 0) fails. Each one's cause is test_stuck_video's."""
+    from runbook.signals import measure
+
+    rows, error = evidence.attempt("videos.stuck")
+    source = f"DB {target.video_table}: UPLOADED/PROCESSING > {target.stuck_after:.0f}s"
+    if error is not None:
+        record_signal(measure("stuck_videos", None, thresholds, source, str(error)))
+        unknown("probe-error", dependency=error.dependency, error=str(error))
+    signal = measure("stuck_videos", len(rows), thresholds, source)
+    record_signal(signal)
+    if signal.state == "fail":
+        ids = ",".join(str(row.id) for row in rows[:20])
+        fail(
+            "stuck-videos",
+            count=len(rows) if len(rows) < 1000 else "1000+",
+            threshold=int(signal.threshold),
+            stuck_after=f"{target.stuck_after:.0f}s",
+            examples=", ".join(f"{row.id}={row.status}" for row in rows[:5]),
+            ids=ids,
+        )

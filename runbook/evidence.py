@@ -18,7 +18,7 @@ from runbook.config import ConfigError, Side, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
-from runbook.probes import asg, database, docker_, process, r2, redis_, scaler, sqs, sts
+from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, sts
 from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
@@ -147,6 +147,9 @@ class Evidence:
             "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
             "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),
             "scaler.rule": lambda: scaler.rule(self._aws(t.api, "events"), t.scaler_rule),
+            # canary signals: the oldest message's age (a CloudWatch metric) and the stuck-video count (§9)
+            "sqs.oldest_age": lambda: cloudwatch.oldest_message_age(self._aws(t.api, "cloudwatch"), t.api.queue_name),
+            "videos.stuck": self._stuck_videos,
         }
         return plan
 
@@ -271,6 +274,14 @@ class Evidence:
             raise NotConfigured("API_BASE_URL")
         ids = self.get("videos")[:20]
         return {vid: api_probe.progress(base, vid, timeout=self.target.timeout) for vid in ids}
+
+    def _stuck_videos(self) -> Any:
+        """Every video stuck longer than ``--stuck-after`` (up to 1,000), whatever ``--video-id`` says."""
+        conn = self._db(self.target.api)
+        try:
+            return database.stuck_videos(conn, self.target.video_table, self.target.stuck_after, limit=1000)
+        finally:
+            conn.close()
 
     def _log(self, spec: str | None, option: str) -> Any:
         if not spec:

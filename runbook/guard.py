@@ -10,7 +10,10 @@ guard sits one level lower, on the clients themselves, so that a future check th
 - SQL: cursors refuse any statement that is not a read (``SELECT``/``WITH``/``SHOW``/reading ``PRAGMA``s),
   on top of the read-only connection the database itself enforces (sqlite ``mode=ro``, PostgreSQL
   ``default_transaction_read_only``);
-- Docker: the API client refuses any HTTP method but ``GET``/``HEAD``.
+- Docker: the API client refuses any HTTP method but ``GET``/``HEAD``;
+- HTTP to the API (``runbook.probes.api``): any method but ``GET``/``HEAD`` is refused, except inside
+  :func:`allow_http_once`, which lets exactly one request with exactly that method and URL through. The
+  opt-in canary (``--canary-video-id``) is the only user: one ``POST .../media/videos/{id}/retry/``.
 
 The hooks are installed on every client ``runbook.clients`` builds and consult a process-wide switch at call
 time: :func:`enable_guard` (the pytest plugin does so in live mode). Off by default, so self-tests may still
@@ -25,8 +28,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import psycopg
@@ -356,3 +362,54 @@ def guard_docker(client: _Client) -> _Client:
     api.request = request
     api._runbook_guarded = True
     return client
+
+
+# -- HTTP (the API) ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class HttpAllowance:
+    """Exactly ``remaining`` more ``method url`` requests may pass while the guard is on."""
+
+    method: str
+    url: str
+    remaining: int = 1
+    used: int = 0
+
+
+_http_lock = threading.Lock()
+_http_allowances: list[HttpAllowance] = []
+
+
+def _http_target(url: str) -> str:
+    """``POST /media/videos/111/retry/`` style: no host, no query (they may carry credentials)."""
+    return urllib.parse.urlsplit(url).path or "/"
+
+
+def check_http(method: str, url: str) -> None:
+    """Refuse an HTTP request that is not ``GET``/``HEAD`` while the guard is on, unless an allowance made by
+    :func:`allow_http_once` covers exactly this method and URL (and has not been used up)."""
+    verb = method.upper()
+    if not guard_enabled() or verb in ("GET", "HEAD"):
+        return
+    with _http_lock:
+        for allowance in _http_allowances:
+            if allowance.method == verb and allowance.url == url and allowance.remaining > 0:
+                allowance.remaining -= 1
+                allowance.used += 1
+                return
+    raise MutationRefused("http", f"{verb} {_http_target(url)}")
+
+
+@contextmanager
+def allow_http_once(method: str, url: str) -> Iterator[HttpAllowance]:
+    """``with allow_http_once("POST", retry_url): ...``: one request with exactly this method and URL may pass;
+    a second one, another URL or method, and every other write (SQS, Redis, SQL, Docker) stay refused."""
+    allowance = HttpAllowance(method.upper(), url)
+    with _http_lock:
+        _http_allowances.append(allowance)
+    try:
+        yield allowance
+    finally:
+        with _http_lock:
+            _http_allowances.remove(allowance)

@@ -16,17 +16,24 @@ LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "worker-process": ("§1", ("worker-not-running", "no-inservice-instances")),
     "queue": (
         "§2",
-        ("queue-missing", "queue-name-mismatch", "region-mismatch", "queue-access-denied", "dlq-not-empty"),
+        (
+            "queue-missing",
+            "queue-name-mismatch",
+            "region-mismatch",
+            "queue-access-denied",
+            "dlq-not-empty",
+            "queue-backlog",
+        ),
     ),
     "worker-config": ("§3", ("config-missing", "config-error-logged", "db-mismatch")),
     "credentials": ("§4", ("aws-credentials-invalid", "r2-credentials-invalid")),
     "processing": (
         "§5",
-        ("no-message-received", "job-failed", "processing-exception", "complete-not-found"),
+        ("no-message-received", "job-failed", "processing-exception", "complete-not-found", "canary-slow"),
     ),
     "api-enqueue": ("§6", ("enqueue-not-logged", "enqueue-failed")),
     "progress": ("§7", ("redis-unreachable", "redis-mismatch")),
-    "stuck-video": ("§9", ("stale-lock", "status-not-uploaded", "cancel-requested")),
+    "stuck-video": ("§9", ("stale-lock", "status-not-uploaded", "cancel-requested", "stuck-videos")),
     "autoscaling": (
         "부록 B",
         (

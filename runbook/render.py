@@ -16,6 +16,7 @@ from runbook import diagram
 from runbook.history import Run, strip_html
 from runbook.model import LAYERS, CheckResult
 from runbook.secrets import scrub
+from runbook.signals import Signal, figure
 from runbook.texts import LABELS
 from runbook.verdict import Verdict
 
@@ -82,6 +83,12 @@ body{display:flex;flex-direction:column;max-width:1180px;margin:auto;padding:0 1
 .rb-vt th,.rb-vt td{border:1px solid #d0d7de;padding:2px 5px;text-align:left;vertical-align:top}
 .rb-vt th{background:#f6f8fa;position:sticky;top:0}.rb-vt tr[data-cause=""] td{color:#57606a}
 .rb-vt td code{font-size:11px;white-space:pre-wrap;overflow-wrap:anywhere}
+.rb-signals{margin:0 0 8px}.rb-signals h3{margin:4px 0}
+.rb-figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;padding:0;margin:0}
+.rb-fig{list-style:none;border:1px solid #d0d7de;border-left:5px solid;border-radius:6px;padding:4px 8px;
+  background:#fff;min-width:0}
+.rb-fig b{display:block;font-size:18px;line-height:1.2;overflow-wrap:anywhere}
+.rb-fig span{display:block;font-size:12px;color:#57606a;overflow-wrap:anywhere}
 """
 
 _PHASE = {
@@ -207,7 +214,7 @@ def _timeline(row: Mapping[str, object], lang: str) -> str:
 
 
 def healthy_title(v: Verdict, lang: str) -> str:
-    """"Every layer verified" only when it is true; a ``warn`` layer had a check that could not judge."""
+    """ "Every layer verified" only when it is true; a ``warn`` layer had a check that could not judge."""
     partial = [layer for layer, state in v.layers.items() if state == "warn"]
     if not partial:
         return LABELS[lang]["healthy"]
@@ -352,6 +359,27 @@ def _layers(v: Verdict, lang: str) -> str:
     )
 
 
+def signals_html(signals: Mapping[str, Signal], lang: str) -> str:
+    """The figures block: each signal's value against its threshold, coloured by its state."""
+    if not signals:
+        return ""
+    labels = LABELS[lang]
+    items = []
+    for name, sig in signals.items():
+        title = scrub(sig.message or sig.source)
+        items.append(
+            f'<li class="rb-fig" data-signal="{escape(name)}" data-state="{sig.state}" '
+            f'style="border-left-color:{_COLORS[sig.state]}" title="{escape(title)}">'
+            f"<span>{escape(labels.get('signal_' + name, name))}</span>"
+            f"<b>{diagram.ICONS[sig.state]} {escape(figure(sig))}</b>"
+            f"<span>{escape(scrub(sig.source) or labels[sig.state])}</span></li>"
+        )
+    return (
+        f'<section class="rb-signals" id="rb-signals"><h3>{escape(labels["signals"])}</h3>'
+        f'<ul class="rb-figs">{"".join(items)}</ul></section>'
+    )
+
+
 def html_block(
     v: Verdict,
     lang: str = "ko",
@@ -360,6 +388,7 @@ def html_block(
     timelines: Sequence[Mapping[str, object]] | None = None,
     history: Sequence[Run] | None = None,
     checked_at: str = "",
+    signals: Mapping[str, Signal] | None = None,
 ) -> str:
     """The report's first screen (verdict + diagram) and everything under it, as one HTML fragment."""
     labels = LABELS[lang]
@@ -370,7 +399,8 @@ def html_block(
         '<div class="rb-top">',
         _banner(v, lang, checked_at),
         f'<figure class="rb-diagram" id="rb-diagram">{diagram.svg(v, lang)}{diagram.legend(lang)}</figure>',
-        f'<div class="rb-extras">{strip_html(history or (), lang)}{_related(v, lang)}</div>',
+        f'<div class="rb-extras">{signals_html(signals or {}, lang)}{strip_html(history or (), lang)}'
+        f"{_related(v, lang)}</div>",
         "</div>",
         _layers(v, lang),
     ]
@@ -387,7 +417,7 @@ def html_block(
     return "".join(parts)
 
 
-def terminal_block(v: Verdict, lang: str = "ko") -> list[str]:
+def terminal_block(v: Verdict, lang: str = "ko", *, signals: Mapping[str, Signal] | None = None) -> list[str]:
     """Lines for the end of the terminal output."""
     labels = LABELS[lang]
     lines = []
@@ -407,4 +437,7 @@ def terminal_block(v: Verdict, lang: str = "ko") -> list[str]:
         for c in v.others:
             lines.append(f"  {labels['others']}: {c.layer}/{c.cause}: {scrub(c.message)}")
     lines.append("  " + "  ".join(f"{layer}={state}" for layer, state in v.layers.items()))
+    if signals:
+        shown = [f"{labels.get('signal_' + n, n)} {figure(s)} [{s.state}]" for n, s in signals.items()]
+        lines.append(f"  {labels['signals']}: " + " · ".join(shown))
     return lines

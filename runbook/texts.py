@@ -63,6 +63,11 @@ CAUSES: dict[str, Text] = {
         "dead-letter queue {dlq} holds {count} message(s): jobs exhausted their retries",
         "aws sqs start-message-move-task --region {region} --source-arn {dlq_arn}  # 원인 해결 후 재처리",
     ),
+    "queue-backlog": Text(
+        "큐 {queue}: {figure_name} {value} > 기준 {threshold} — 작업이 소비되지 않고 쌓임 (워커 §1, 큐 §2, 부록 B 확인)",
+        "queue {queue}: {figure_name_en} {value} > threshold {threshold}: jobs pile up instead of being consumed (see §1, §2, appendix B)",
+        "aws sqs get-queue-attributes --region {region} --queue-url {queue_url} --attribute-names All  # 그 다음 §1 워커, 부록 B 오토스케일 점검",
+    ),
     "config-missing": Text(
         "워커 필수 환경변수 {var} 없음 → 워커가 `config error`로 exit(1)",
         "the worker's required variable {var} is missing: the worker exits with `config error`",
@@ -146,6 +151,16 @@ CAUSES: dict[str, Text] = {
         "video_id={video_id}: cancel flag {key} is set ({ttl}s left): the worker skips it{evidence}{more}",
         "TTL 만료({ttl}s) 후 재시도: {retry_cmd}{more_fix}",
     ),
+    "stuck-videos": Text(
+        "{stuck_after} 넘게 UPLOADED/PROCESSING인 영상 {count}개 > 기준 {threshold} (예: {examples})",
+        "{count} video(s) UPLOADED/PROCESSING for longer than {stuck_after} > threshold {threshold} (e.g. {examples})",
+        "python scripts/check_video_stuck_diagnosis.py {ids}  # 또는 pytest -m live --video-id {ids}",
+    ),
+    "canary-slow": Text(
+        "카나리 video_id={video_id}: enqueue 후 {seconds}s 동안 {status} (기준 {threshold}s) — 인코딩이 느리거나 대기 중",
+        "canary video_id={video_id}: {status} {seconds}s after enqueue (threshold {threshold}s): encoding is slow or waiting",
+        "{logs_cmd} | grep 'video_id={video_id}'  # 큐 대기(§2 신호)와 워커 수(부록 B) 확인",
+    ),
     "asg-max-too-low": Text(
         "ASG {asg} MaxSize {max} — 큐에 {depth}개가 있어도 절대 늘어나지 않음",
         "ASG {asg} MaxSize {max}: it never grows, with {depth} job(s) queued",
@@ -201,6 +216,13 @@ CAUSES: dict[str, Text] = {
 UNKNOWN: dict[str, Text] = {
     "not-configured": Text("설정 없음: {setting}", "not configured: {setting}", "{setting} 을(를) 지정하세요"),
     "probe-error": Text("{dependency} 확인 불가: {error}", "{dependency} could not be checked: {error}", ""),
+    "no-datapoints": Text(
+        "CloudWatch 지표 {metric} ({queue})에 최근 {minutes}분 데이터 없음 — 추정하지 않음",
+        "CloudWatch metric {metric} ({queue}) has no datapoints in the last {minutes} min: not guessed",
+        "aws cloudwatch get-metric-statistics --region {region} --namespace AWS/SQS --metric-name {metric} "
+        "--dimensions Name=QueueName,Value={queue} --statistics Maximum --period 60 "
+        "--start-time $(date -u -d '-{minutes} min' +%FT%TZ) --end-time $(date -u +%FT%TZ)",
+    ),
     "not-deployment": Text(
         "배포 방식이 지정되지 않음 ({deployment} 확인 생략)",
         "no deployment chosen ({deployment} check not run)",
@@ -279,6 +301,13 @@ LABELS: dict[str, dict[str, str]] = {
         "short_warn": "주의",
         "short_fail": "실패",
         "short_unknown": "미확인",
+        "signals": "큐 신호 (수치 / 기준)",
+        "signal_oldest_message_age": "가장 오래된 메시지",
+        "signal_visible": "대기 메시지",
+        "signal_in_flight": "처리 중 메시지",
+        "signal_dlq_depth": "DLQ 메시지",
+        "signal_stuck_videos": "멈춘 영상",
+        "signal_canary_seconds": "카나리 enqueue→READY",
     },
     "en": {
         "healthy": "Healthy: every layer verified",
@@ -340,5 +369,12 @@ LABELS: dict[str, dict[str, str]] = {
         "short_warn": "warn",
         "short_fail": "fail",
         "short_unknown": "n/a",
+        "signals": "Queue signals (value / threshold)",
+        "signal_oldest_message_age": "oldest message",
+        "signal_visible": "visible messages",
+        "signal_in_flight": "in-flight messages",
+        "signal_dlq_depth": "DLQ messages",
+        "signal_stuck_videos": "stuck videos",
+        "signal_canary_seconds": "canary enqueue→READY",
     },
 }

@@ -19,14 +19,16 @@ EXPLAINS: dict[str, frozenset[str]] = {
         {"config-error-logged", "worker-not-running", "no-message-received", "job-failed", "processing-exception"}
     ),
     "config-error-logged": frozenset({"worker-not-running", "no-message-received"}),
-    "aws-credentials-invalid": frozenset({"queue-access-denied", "no-message-received", "dlq-not-empty"}),
+    "aws-credentials-invalid": frozenset(
+        {"queue-access-denied", "no-message-received", "dlq-not-empty", "queue-backlog"}
+    ),
     "queue-missing": frozenset({"no-message-received", "enqueue-failed", "enqueue-not-logged"}),
     "region-mismatch": frozenset({"queue-missing", "queue-name-mismatch", "no-message-received"}),
-    "queue-name-mismatch": frozenset({"queue-missing", "no-message-received"}),
+    "queue-name-mismatch": frozenset({"queue-missing", "no-message-received", "queue-backlog"}),
     "queue-access-denied": frozenset({"no-message-received"}),
     "enqueue-failed": frozenset({"no-message-received", "enqueue-not-logged"}),
     "enqueue-not-logged": frozenset({"no-message-received"}),
-    "worker-not-running": frozenset({"no-message-received", "long-job-blocking"}),
+    "worker-not-running": frozenset({"no-message-received", "long-job-blocking", "queue-backlog"}),
     "no-inservice-instances": frozenset({"no-message-received", "worker-not-running", "long-job-blocking"}),
     "r2-credentials-invalid": frozenset({"job-failed", "processing-exception", "dlq-not-empty"}),
     "processing-exception": frozenset({"job-failed", "dlq-not-empty"}),
@@ -46,9 +48,13 @@ EXPLAINS: dict[str, frozenset[str]] = {
     # 부록 B 1: desired not following the queue is what a missing/disabled scaler looks like from the ASG;
     # while it lags, a long job holds the only worker (B 0).
     "scaler-not-following": frozenset({"long-job-blocking"}),
-    "long-job-blocking": frozenset({"no-message-received"}),
+    "long-job-blocking": frozenset({"no-message-received", "queue-backlog", "canary-slow"}),
     "visibility-too-short": frozenset({"job-failed", "dlq-not-empty"}),
-    "job-failed": frozenset({"dlq-not-empty"}),
+    "job-failed": frozenset({"dlq-not-empty", "queue-backlog", "stuck-videos"}),
+    # canary signals (issue 7): a backlog keeps videos waiting and the canary slow; a video that never
+    # reached the worker is one of the stuck ones.
+    "queue-backlog": frozenset({"stuck-videos", "canary-slow"}),
+    "no-message-received": frozenset({"stuck-videos"}),
 }
 
 #: Lower is more fundamental; used only between causes that do not explain each other.
@@ -82,7 +88,10 @@ _ORDER: tuple[str, ...] = (
     "redis-unreachable",
     "redis-mismatch",
     "job-failed",
+    "queue-backlog",
+    "canary-slow",
     "no-message-received",
+    "stuck-videos",
     "dlq-not-empty",
 )
 #: Root cause of a run in which nothing failed but some covered layer could not be judged at all.

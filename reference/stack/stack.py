@@ -27,6 +27,7 @@ from reference.stack import aws as awsmod
 from reference.stack import containers, lifecycle, media
 from reference.stack.clients import StackClients
 from reference.stack.database import POSTGRES_IMAGE, PostgresDatabase, SqliteDatabase
+from reference.stack.metrics import QueueAgePublisher
 from reference.stack.plan import Plan, overlay
 from reference.stack.processes import ManagedProcess, python_env
 from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_redis
@@ -68,6 +69,7 @@ class Stack(StackClients):
         self.api_log = ""
         self.api_url = ""
         self.aws: Any = None
+        self.metrics: Any = None  # AWS's own SQS metrics, played by reference.stack.metrics
         self.r2: Any = None
         self.redis_service: Any = None
         self.database: Any = None
@@ -138,6 +140,7 @@ class Stack(StackClients):
         self.aws.provision(asg_min=plan.asg_min, asg_max=plan.asg_max, asg_desired=plan.asg_desired,
                            extra_queues=tuple(plan.extra_queues))
         self.r2.provision()
+        self.metrics = QueueAgePublisher(self.aws).start()  # SQS's CloudWatch metric, as AWS publishes it
         self.worker_database = self.database.other_database(plan.worker_other_db) if plan.worker_other_db \
             else self.database
         for fault in self.faults:
@@ -261,7 +264,8 @@ class Stack(StackClients):
         if self._closed:
             return
         self._closed = True
-        for step in (self._close_worker, lambda: self.api and self.api.stop(),
+        for step in (lambda: self.metrics and self.metrics.stop(),
+                     self._close_worker, lambda: self.api and self.api.stop(),
                      lambda: self.redis_service and self.redis_service.stop(),
                      lambda: self.worker_database and self.worker_database.stop(),
                      lambda: self.database and self.database.stop(),

@@ -1,7 +1,10 @@
-"""The API's progress endpoint (runbook §7: ``GET /media/videos/{id}/progress/``).
+"""The API's progress endpoint (runbook §7: ``GET /media/videos/{id}/progress/``) and its retry action (§9).
 
 A GET with a timeout; HTTP and socket failures become :class:`ProbeError`. The body's shape is
 read leniently (``status``/``state``, ``percent``/``progress``), since §7 names the endpoint only.
+
+:func:`retry` (``POST /media/videos/{id}/retry/``) changes the video: only the opt-in canary calls it, inside
+``runbook.guard.allow_http_once``; every request here passes :func:`runbook.guard.check_http` first.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from runbook import guard
 from runbook.probes.errors import Kind, ProbeError, from_os
 
 PROGRESS_PATH: Final = "/media/videos/{id}/progress/"
+RETRY_PATH: Final = "/media/videos/{id}/retry/"
 _STATUS_KEYS: Final = ("status", "state", "encoding_status", "processing_status")
 _PERCENT_KEYS: Final = ("percent", "progress", "progress_percent", "percentage")
 
@@ -87,21 +92,62 @@ def _http_kind(status: int) -> Kind:
     return "error"
 
 
+def retry_url(base_url: str, video_id: int) -> str:
+    """``{base_url without trailing /}/media/videos/{id}/retry/``."""
+    return base_url.rstrip("/") + RETRY_PATH.replace("{id}", str(video_id))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An API answer: HTTP status and JSON body."""
+
+    http_status: int
+    body: Mapping[str, Any]
+
+
+def retry(base_url: str, video_id: int, *, timeout: float, headers: Mapping[str, str] | None = None) -> Answer:
+    """POST the retry action for ``video_id`` (status back to UPLOADED, re-enqueue). A write: refused by the
+    guard unless the caller holds ``guard.allow_http_once("POST", retry_url(...))``."""
+    if isinstance(video_id, bool) or not isinstance(video_id, int):
+        raise ProbeError("api", "invalid", f"video id {video_id!r} is not an integer")
+    status, body = _request("POST", retry_url(base_url, video_id), timeout=timeout, headers=headers)
+    return Answer(status, body)
+
+
 def progress(base_url: str, video_id: int, *, timeout: float, headers: Mapping[str, str] | None = None) -> Progress:
     """GET the progress of ``video_id``; non-2xx, bad JSON and socket failures raise ``ProbeError``."""
     if isinstance(video_id, bool) or not isinstance(video_id, int):
         raise ProbeError("api", "invalid", f"video id {video_id!r} is not an integer")
-    url = progress_url(base_url, video_id)
+    status, body = _request("GET", progress_url(base_url, video_id), timeout=timeout, headers=headers)
+    return Progress(
+        video_id=video_id,
+        status=_status(body),
+        percent=_percent(body.get("percent", body.get("progress", body.get("progress_percent")))),
+        http_status=status,
+        raw=dict(body),
+    )
+
+
+def _request(
+    method: str, url: str, *, timeout: float, headers: Mapping[str, str] | None = None
+) -> tuple[int, Mapping[str, Any]]:
+    """One HTTP request with a timeout, through the read-only guard; the JSON object it answered."""
     safe = _safe_url(url)
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise ProbeError("api", "invalid", f"not an http(s) URL: {safe}")
-    request = urllib.request.Request(url, method="GET", headers={"Accept": "application/json", **(headers or {})})
+    guard.check_http(method, url)
+    data = b"" if method == "POST" else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Accept": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = int(response.status)
             payload = response.read(1_000_000)
     except urllib.error.HTTPError as exc:
-        raise ProbeError("api", _http_kind(exc.code), f"HTTP {exc.code} from GET {safe}", code=str(exc.code)) from exc
+        raise ProbeError(
+            "api", _http_kind(exc.code), f"HTTP {exc.code} from {method} {safe}", code=str(exc.code)
+        ) from exc
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, BaseException):
@@ -114,13 +160,7 @@ def progress(base_url: str, video_id: int, *, timeout: float, headers: Mapping[s
     try:
         body = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ProbeError("api", "error", f"response from GET {safe} is not JSON") from exc
+        raise ProbeError("api", "error", f"response from {method} {safe} is not JSON") from exc
     if not isinstance(body, Mapping):
-        raise ProbeError("api", "error", f"response from GET {safe} is not a JSON object")
-    return Progress(
-        video_id=video_id,
-        status=_status(body),
-        percent=_percent(body.get("percent", body.get("progress", body.get("progress_percent")))),
-        http_status=status,
-        raw=dict(body),
-    )
+        raise ProbeError("api", "error", f"response from {method} {safe} is not a JSON object")
+    return status, body

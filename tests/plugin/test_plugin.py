@@ -65,14 +65,23 @@ def test_help_lists_every_contract_option(suite: pytest.Pytester) -> None:
         "--runbook-json",
         "--backend",
         "--runbook-lang",
+        "--max-oldest-age",
+        "--max-visible",
+        "--max-in-flight",
+        "--max-dlq",
+        "--max-stuck",
+        "--canary-video-id",
+        "--canary-timeout",
+        "--canary-slow-after",
     ):
         result.stdout.fnmatch_lines([f"*{name}*"])
-    result.stdout.fnmatch_lines(["*RUNBOOK_WORKER_ENV_FILE*"])
+    for env in ("RUNBOOK_WORKER_ENV_FILE", "RUNBOOK_MAX_OLDEST_AGE", "RUNBOOK_CANARY_VIDEO_ID"):
+        result.stdout.fnmatch_lines([f"*{env}*"])
 
 
 def test_markers_are_registered(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--markers")
-    for marker in ("live", "rehearsal", "docker", "asg", "local"):
+    for marker in ("live", "rehearsal", "docker", "asg", "local", "canary"):
         result.stdout.fnmatch_lines([f"@pytest.mark.{marker}:*"])
 
 
@@ -101,6 +110,12 @@ def test_live_with_nothing_configured_is_unknown_not_green(suite: pytest.Pyteste
         (["--video-id", "abc"], {}, "--video-id: 'abc' is not a video id"),
         (["--runbook-timeout", "soon"], {}, "--runbook-timeout"),
         (["--deployment", "k8s"], {}, "--deployment: must be one of"),
+        (["--max-visible", "many"], {}, "--max-visible: must be a whole number"),
+        ([], {"RUNBOOK_MAX_DLQ": "-1"}, "--max-dlq: must be a whole number"),
+        (["--max-oldest-age", "soon"], {}, "--max-oldest-age: expected a duration"),
+        (["--canary-video-id", "abc"], {}, "--canary-video-id: 'abc' is not a video id"),
+        (["--canary-video-id", "111,222"], {}, "--canary-video-id: takes exactly one video id"),
+        (["--canary-timeout", "2h"], {}, "--canary-timeout: must be between 0 and 1 hour"),
         (["-m", "live"], {"REDIS_PORT": "six"}, "REDIS_PORT: must be a whole number"),
         (["-m", "live"], {"AWS_ENDPOINT_URL": "localhost:4566"}, "AWS_ENDPOINT_URL: URL needs a scheme"),
         (
@@ -120,3 +135,12 @@ def test_bad_input_is_one_line_and_exit_4(
     output = result.stdout.str() + result.stderr.str()
     assert needle in output
     assert "Traceback" not in output
+
+
+def test_canary_is_deselected_unless_asked(suite: pytest.Pytester) -> None:
+    """Off by default: the one check that changes something is not even collected as a skip."""
+    result = suite.runpytest_subprocess("-m", "live", "--collect-only", "-q")
+    assert "test_c_canary" not in result.stdout.str()
+    result = suite.runpytest_subprocess("-m", "live", "--collect-only", "-q", "--canary-video-id", "111")
+    lines = [line for line in result.stdout.str().splitlines() if "::" in line]
+    assert lines and "test_c_canary.py::test_canary_end_to_end[live]" in lines[-1], lines[-3:]  # it runs last

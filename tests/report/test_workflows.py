@@ -129,3 +129,23 @@ def test_canary_notifies_on_failure_with_root_cause_and_remediation() -> None:
     assert "python -m runbook.summary reports/verdict.json --format webhook" in step["run"]
     uploads = _uses(doc, "actions/upload-artifact")
     assert uploads and uploads[0]["if"] == "always()" and uploads[0]["with"]["path"] == "reports/"
+
+
+def test_canary_workflow_passes_the_signal_and_canary_options() -> None:
+    """The thresholds and the opt-in canary are set through repository variables, like the other options;
+    the command line itself stays README's."""
+    from fixtures.options import env_name
+
+    doc = _load(CANARY)
+    env: dict[str, str] = dict(doc["jobs"]["canary"].get("env", {}))
+    wanted = [name for name, _, _ in OPTIONS if name.startswith(("--max-", "--canary-"))]
+    assert {"--max-oldest-age", "--canary-video-id", "--canary-timeout"} <= set(wanted)
+    for name in wanted:
+        variable = env_name(name)
+        assert env.get(variable) == f"${{{{ vars.{variable} }}}}", (
+            f"{variable} is not passed from vars: {env.get(variable)}"
+        )
+    known = {env_name(name) for name, _, _ in OPTIONS} | {"RUNBOOK_DEPLOYMENT", "RUNBOOK_VIDEO_ID"}
+    for variable in env:
+        if variable.startswith("RUNBOOK_"):
+            assert variable in known, f"{variable} is no suite option"

@@ -346,7 +346,7 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
 DEPENDENCIES = ("aws", "r2", "redis", "database", "api", "docker")
 #: What a dead dependency is called in the messages (``ProbeError.dependency``).
 NAMES = {
-    "aws": ("sqs", "sts"),
+    "aws": ("sqs", "sts", "cloudwatch"),
     "r2": ("r2",),
     "redis": ("redis",),
     "database": ("database",),
