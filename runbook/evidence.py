@@ -241,7 +241,8 @@ class Evidence:
             return t.video_ids
         conn = self._db(t.api)
         try:
-            rows = database.stuck_videos(conn, t.video_table, t.stuck_after)
+            # Every stuck video, up to 10,000: §9 diagnoses them all in one table (a few round trips per 1,000).
+            rows = database.stuck_videos(conn, t.video_table, t.stuck_after, limit=10_000)
         finally:
             conn.close()
         self._discovered = {row.id: row for row in rows}  # "videos.rows" needs not read them again
