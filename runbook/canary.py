@@ -70,7 +70,7 @@ def run(
     *,
     timeout: float,
     request_timeout: float,
-    interval: float = 1.0,
+    interval: float = 0.5,
 ) -> CanaryResult:
     """Retry ``video_id`` through the API (the one allowed write), then wait for its end state, bounded."""
     url = api_probe.retry_url(base_url, video_id)

@@ -157,7 +157,7 @@ CAUSES: dict[str, Text] = {
         "python scripts/check_video_stuck_diagnosis.py {ids}  # 또는 pytest -m live --video-id {ids}",
     ),
     "canary-slow": Text(
-        "카나리 video_id={video_id}: enqueue 후 {seconds}s 동안 {status} (기준 {threshold}s) — 인코딩이 느리거나 대기 중",
+        "카나리 video_id={video_id}: enqueue 후 {seconds}s 시점 상태 {status} (기준 {threshold}s) — 인코딩이 느리거나 대기 중",
         "canary video_id={video_id}: {status} {seconds}s after enqueue (threshold {threshold}s): encoding is slow or waiting",
         "{logs_cmd} | grep 'video_id={video_id}'  # 큐 대기(§2 신호)와 워커 수(부록 B) 확인",
     ),
