@@ -51,7 +51,10 @@ class QueueAgePublisher:
 
     def start(self) -> QueueAgePublisher:
         """Publish once now (so a reader finds a datapoint from the start), then every ``interval``."""
-        self.publish_once()
+        for _ in range(5):  # a busy machine's emulator may drop one call: the first datapoint must be there
+            if self.publish_once():
+                break
+            self._stop.wait(0.5)
         self._thread = threading.Thread(target=self._loop, name="sqs-metrics", daemon=True)
         self._thread.start()
         return self
@@ -76,7 +79,7 @@ class QueueAgePublisher:
             ages[url.rsplit("/", 1)[-1]] = now - since
         return ages
 
-    def publish_once(self) -> None:
+    def publish_once(self) -> bool:
         try:
             stamp = datetime.now(UTC)
             cloudwatch = self.aws.client("cloudwatch", region=self.region)
@@ -94,8 +97,10 @@ class QueueAgePublisher:
                     ],
                 )
             self.published += 1
+            return True
         except Exception as exc:  # the emulator stopping under us, or a fault that broke it: no datapoint
             log.debug("queue age not published: %s: %s", type(exc).__name__, exc)
+            return False
 
     def stop(self) -> None:
         self._stop.set()
