@@ -359,6 +359,13 @@ def _layers(v: Verdict, lang: str) -> str:
     )
 
 
+def _short_source(sig: Signal) -> str:
+    """What the figure card shows under the value (the full source is its tooltip): why, when unknown."""
+    if sig.state == "unknown" and sig.message:
+        return sig.message
+    return sig.source.split(" (", 1)[0]
+
+
 def signals_html(signals: Mapping[str, Signal], lang: str) -> str:
     """The figures block: each signal's value against its threshold, coloured by its state."""
     if not signals:
@@ -372,7 +379,7 @@ def signals_html(signals: Mapping[str, Signal], lang: str) -> str:
             f'style="border-left-color:{_COLORS[sig.state]}" title="{escape(title)}">'
             f"<span>{escape(labels.get('signal_' + name, name))}</span>"
             f"<b>{diagram.ICONS[sig.state]} {escape(figure(sig))}</b>"
-            f"<span>{escape(scrub(sig.source) or labels[sig.state])}</span></li>"
+            f"<span>{escape(scrub(_short_source(sig)) or labels[sig.state])}</span></li>"
         )
     return (
         f'<section class="rb-signals" id="rb-signals"><h3>{escape(labels["signals"])}</h3>'
