@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from itertools import pairwise
-from typing import Final
+from typing import BinaryIO, Final
 
 from runbook.logs.classify import EventKind, Fields, classify
-from runbook.logs.scan import candidate_lines, iter_blocks
+from runbook.logs.scan import iter_spans, scan_span
 from runbook.logs.summary import Summarizer, timestamp_head
 
 logger = logging.getLogger(__name__)
@@ -83,28 +84,35 @@ def line_ranges(path: str, start: int, end: int, parts: int) -> list[tuple[int, 
     return list(pairwise(cuts))
 
 
+def _range_reader(f: BinaryIO, start: int, end: int) -> Callable[[int], bytes]:
+    """``read(n)`` over ``[start, end)`` of the open file ``f``."""
+    f.seek(start)
+    left = end - start
+
+    def read(size: int) -> bytes:
+        nonlocal left
+        data = f.read(min(size, left)) if left > 0 else b""
+        left -= len(data)
+        return data
+
+    return read
+
+
 def _scan_range(task: tuple[str, int, int]) -> tuple[int, list[_Found]]:
     """In a worker: the line count of one range and its classified events."""
     path, start, end = task
     found: list[_Found] = []
+    append = found.append
     lines = 0
     with open(path, "rb", buffering=0) as f:
-        f.seek(start)
-        left = end - start
-
-        def read(size: int) -> bytes:
-            nonlocal left
-            data = f.read(min(size, left)) if left > 0 else b""
-            left -= len(data)
-            return data
-
-        for block in iter_blocks(read):
+        for data, lo, hi in iter_spans(_range_reader(f, start, end)):
+            newlines, candidates = scan_span(data, lo, hi)
             base = lines + 1
-            for index, line in candidate_lines(block):
+            for index, line in candidates:
                 raw = classify(line, full=False)
                 if raw is not None:
-                    found.append((base + index, _CODES[raw[0]], raw[1], raw[2], timestamp_head(line)))
-            lines += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+                    append((base + index, _CODES[raw[0]], raw[1], raw[2], timestamp_head(line)))
+            lines += newlines + (1 if data[hi - 1] != 10 else 0)  # 10: an unterminated last line
     return lines, found
 
 

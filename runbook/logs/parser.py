@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
 from runbook.logs.errors import LogSourceError
 from runbook.logs.parallel import PARALLEL_MIN_BYTES, available_workers, summarize_range
-from runbook.logs.scan import iter_blocks
+from runbook.logs.scan import iter_spans
 from runbook.logs.sources import LogLines
 from runbook.logs.summary import Summarizer, as_line, timestamp_head
 from runbook.logs.timeline import LogSummary
@@ -99,34 +99,41 @@ def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | 
         # A path or one line given where lines are expected: every character would be a "line".
         raise TypeError("summarize() takes lines, e.g. open_lines(path) or a list of lines, not one str/bytes")
     summarizer = Summarizer(source)
-    if isinstance(lines, LogLines) and _summarize_parallel(summarizer, lines, workers):
+    if isinstance(lines, LogLines) and _summarize_file(summarizer, lines, workers):
         return summarizer.result()
     if isinstance(lines, BlockSource):
         for block in lines.blocks():
             summarizer.feed_block(block)
     elif isinstance(lines, io.BufferedIOBase | io.RawIOBase):  # a file opened in binary mode
-        for block in iter_blocks(lines.read):
-            summarizer.feed_block(block)
+        for data, start, end in iter_spans(lines.read):
+            summarizer.feed_span(data, start, end)
     else:
         for line in lines:
             summarizer.feed_line(line)
     return summarizer.result()
 
 
-def _summarize_parallel(summarizer: Summarizer, lines: LogLines, workers: int | None) -> bool:
-    """Scan a large regular file with several processes; ``False`` when that does not apply."""
+def _summarize_file(summarizer: Summarizer, lines: LogLines, workers: int | None) -> bool:
+    """Scan an untouched file source by its reads (several processes for a large regular file);
+    ``False`` when ``lines`` is not such a source."""
+    read = lines.reader()
+    if read is None:
+        return False
     file_range = lines.file_range()
-    if file_range is None:
-        return False
-    path, start, end = file_range
-    count = available_workers() if workers is None else workers
-    if count < 2 or end - start < PARALLEL_MIN_BYTES:
-        return False
-    try:
-        done = summarize_range(summarizer, path, start, end, count)
-    except OSError as exc:
-        lines.close()
-        raise LogSourceError(lines.spec, f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    if done:
-        lines.close()  # read to the end by the workers, as a sequential pass would have
-    return done
+    if file_range is not None:
+        path, start, end = file_range
+        count = available_workers() if workers is None else workers
+        if count >= 2 and end - start >= PARALLEL_MIN_BYTES:
+            try:
+                done = summarize_range(summarizer, path, start, end, count)
+            except OSError as exc:
+                lines.close()
+                raise LogSourceError(lines.spec, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+            if done:
+                lines.close()  # read to the end by the workers, as a sequential pass would have
+                return True
+    feed = summarizer.feed_span
+    for data, start, end in iter_spans(read):
+        feed(data, start, end)
+    lines.close()
+    return True

@@ -71,11 +71,13 @@ class LogLines(Iterator[bytes]):
         blocks: Iterator[bytes],
         close: Callable[[], None],
         file_range: tuple[str, int, int] | None = None,
+        read: Callable[[int], bytes] | None = None,
     ) -> None:
         self.spec = spec
         self._blocks = blocks
         self._close = close
         self._file_range = file_range
+        self._read = read
         self._pending: list[bytes] = []
         self._next = 0
         self._touched = False
@@ -106,6 +108,13 @@ class LogLines(Iterator[bytes]):
         """``(path, start, end)`` of an untouched, unfiltered regular file (for a parallel scan), else None."""
         return None if self._touched or self.closed else self._file_range
 
+    def reader(self) -> Callable[[int], bytes] | None:
+        """``read(n)`` of an untouched, unfiltered file source (for :func:`~runbook.logs.scan.iter_spans`), else None.
+
+        Reading through it bypasses :meth:`blocks`, whose blocks cost a copy of every byte.
+        """
+        return None if self._touched or self.closed else self._read
+
     def close(self) -> None:
         """Release the source (idempotent)."""
         if not self.closed:
@@ -129,7 +138,7 @@ def _file_reason(exc: OSError) -> str:
     return f"cannot read ({exc.strerror or type(exc).__name__})"
 
 
-_Opened = tuple[Iterator[bytes], Callable[[], None], tuple[str, int, int] | None]
+_Opened = tuple[Iterator[bytes], Callable[[], None], tuple[str, int, int] | None, Callable[[int], bytes]]
 
 
 def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
@@ -166,7 +175,7 @@ def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
     if regular:
         end = info.st_size if max_bytes is None else min(info.st_size, max_bytes)
         file_range = (path, 0, end)
-    return iter_blocks(read), handle.close, file_range
+    return iter_blocks(read), handle.close, file_range, read
 
 
 def _after(blocks: Iterator[bytes], since: datetime) -> Iterator[bytes]:
@@ -215,16 +224,16 @@ def open_lines(
     are built from the environment when not given.
     """
     kind, target = parse_spec(spec)
-    file_range = None
+    file_range = read = None
     if kind == "file":
-        blocks, close, file_range = _open_file(spec, target, max_bytes)
+        blocks, close, file_range, read = _open_file(spec, target, max_bytes)
     elif kind == "docker":
         blocks, close = docker_blocks(spec, target, timeout=timeout, since=since, client=docker_client)
     else:
         blocks, close = cloudwatch_blocks(spec, target, timeout=timeout, since=since, client=logs_client)
     if since is not None and kind == "file":
         aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        blocks, file_range = _after(blocks, aware), None
+        blocks, file_range, read = _after(blocks, aware), None, None
     if max_bytes is not None and kind != "file":
         blocks = _capped(blocks, max_bytes)
-    return LogLines(spec, blocks, close, file_range)
+    return LogLines(spec, blocks, close, file_range, read)

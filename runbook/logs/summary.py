@@ -12,7 +12,7 @@ from typing import Final
 
 from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
 from runbook.logs.patterns import MAX_SCAN
-from runbook.logs.scan import candidate_lines, has_anchor
+from runbook.logs.scan import has_anchor, scan_span
 from runbook.logs.timeline import MAX_MESSAGES, LogSummary, _Video
 
 #: First bytes a line can have when it starts with a timestamp (digits, '[', blanks).
@@ -96,13 +96,18 @@ class Summarizer:
 
     def feed_block(self, block: bytes) -> None:
         """Account for a block of whole lines, each ending with ``\\n`` (the last one may not)."""
+        self.feed_span(block, 0, len(block))
+
+    def feed_span(self, data: bytes, start: int, end: int) -> None:
+        """Account for the lines of ``data[start:end]``, as :func:`~runbook.logs.scan.iter_spans` yields them."""
+        newlines, found = scan_span(data, start, end)
         base = self._lines + 1
         apply = self.apply
-        for index, line in candidate_lines(block):
+        for index, line in found:
             raw = classify(line, full=False)
             if raw is not None:
                 apply(raw[0], raw[1], raw[2], line[:_TS_BYTES] if line[:1] in _TS_FIRST else None, base + index)
-        self._lines += block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
+        self._lines += newlines + (1 if end > start and data[end - 1] != 10 else 0)  # 10: an unterminated last line
 
     def apply(self, kind: EventKind, vid: int | None, fields: Fields, ts: bytes | None, line_no: int) -> None:
         """Account for one classified event found on line ``line_no`` (``ts``: its raw timestamp head)."""

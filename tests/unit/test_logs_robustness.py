@@ -6,6 +6,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -194,3 +195,74 @@ def test_the_spelled_out_prefilter_is_the_anchor_list() -> None:
         assert has_anchor(b"x " + anchor + b" y")
         assert not has_anchor(b"x " + anchor[:-1] + b" y")
     assert not has_anchor(b"2024-05-01 INFO worker ffmpeg frame=1")
+
+
+# Pieces that put anchors, CRLF, over-long lines and short lines across read boundaries.
+SPAN_PIECES = [
+    b"SQS_MESSAGE_RECEIVED | request_id=r | video_id=",
+    b"[HANDLER] Lock acquired, marking as PROCESSING video_id=",
+    b"complete_video failed: video_id=4 row exists=False",
+    b"config error: R2_ENDPOINT",
+    b"POST /media/videos/5/upload/complete/ HTTP/1.1 503 0",
+    b"12",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"x" * 1000,
+    b"y" * (MAX_SCAN + 5000),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(SPAN_PIECES), max_size=30).map(b"".join),
+    st.sampled_from([1, 7, 100, 4096, MAX_SCAN - 1, MAX_SCAN + 1, 1 << 20]),
+)
+def test_spans_read_the_same_lines_as_blocks(data: bytes, chunk_size: int) -> None:
+    import io
+
+    from runbook.logs.scan import iter_blocks, iter_spans, scan_span, split_block
+
+    blocks = list(iter_blocks(io.BytesIO(data).read, chunk_size))
+    spans = list(iter_spans(io.BytesIO(data).read, chunk_size))
+    assert [line for block in blocks for line in split_block(block)] == [
+        line for chunk, start, end in spans for line in split_block(chunk[start:end])
+    ]
+    for chunk, start, end in spans:  # the scan of a span in place is the scan of its copy
+        newlines, found = scan_span(chunk, start, end)
+        copy = chunk[start:end]
+        assert (newlines, found) == (copy.count(b"\n"), scan_span(copy, 0, len(copy))[1])
+    by_block, by_span = Summarizer(), Summarizer()
+    for block in blocks:
+        by_block.feed_block(block)
+    for span in spans:
+        by_span.feed_span(*span)
+    assert by_span.result() == by_block.result()
+
+
+def test_memmem_and_bytes_find_find_the_same_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runbook.logs import scan
+
+    data = b"row exists=\nconfig error config error\nx/upload/complete\nconfig erro\nrow exists="
+    spans = [(lo, hi) for lo in range(len(data) + 1) for hi in range(lo, len(data) + 1)]
+    with_memmem = [scan.scan_span(data, lo, hi) for lo, hi in spans]
+    monkeypatch.setattr(scan, "_MEMMEM", None)
+    assert [scan.scan_span(data, lo, hi) for lo, hi in spans] == with_memmem
+    assert with_memmem[spans.index((0, len(data)))] == (
+        4,
+        [(0, b"row exists="), (1, b"config error config error"), (2, b"x/upload/complete"), (4, b"row exists=")],
+    )
+
+
+def test_a_file_is_scanned_through_its_reads_with_the_result_of_its_lines(tmp_path: Path) -> None:
+    lines = [RECEIVED.format(1), "noise " * 30, "[HANDLER] Lock acquired, marking as PROCESSING video_id=1"] * 3000
+    lines.append("x" * (MAX_SCAN + 10) + " SQS_JOB_COMPLETED | video_id=1")  # cut before its phrase
+    path = tmp_path / "w.log"
+    path.write_text("\r\n".join(lines))
+    with open_lines(str(path)) as source:
+        assert source.reader() is not None
+        assert summarize(source, workers=1) == summarize(lines)
+    with open_lines(str(path)) as source:
+        next(source)  # once read line by line, it is scanned from where it stands
+        assert source.reader() is None
+        assert summarize(source).lines == len(lines) - 1
