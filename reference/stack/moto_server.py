@@ -15,6 +15,7 @@ at its function): auth errors in JSON for JSON-protocol clients (``json_auth_err
 match botocore for bodiless GETs and ``/`` in query strings (``_patch_signature_check``), and
 ``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,13 @@ def _patch_signature_check() -> None:
         path, sep, query = request.url.partition("?")
         if sep:
             pairs = (pair.partition("=") for pair in query.split("&") if pair)
-            request.url = path + "?" + "&".join(
-                f"{quote(unquote(k), safe='-_.~')}{eq}{quote(unquote(v), safe='-_.~')}" for k, eq, v in pairs)
+            request.url = (
+                path
+                + "?"
+                + "&".join(
+                    f"{quote(unquote(k), safe='-_.~')}{eq}{quote(unquote(v), safe='-_.~')}" for k, eq, v in pairs
+                )
+            )
         return request
 
     access_control.IAMRequestBase._create_aws_request = _create_aws_request
@@ -133,8 +139,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", default="moto")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--preload", default="",
-                        help="comma-separated moto services to import before listening (first calls get fast)")
+    parser.add_argument(
+        "--preload", default="", help="comma-separated moto services to import before listening (first calls get fast)"
+    )
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

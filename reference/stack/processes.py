@@ -25,8 +25,7 @@ T = TypeVar("T")
 POLL_INTERVAL = 0.05
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, what: str = "condition",
-             interval: float = POLL_INTERVAL) -> T:
+def wait_for(predicate: Callable[[], T], timeout: float, what: str = "condition", interval: float = POLL_INTERVAL) -> T:
     """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass
     (TimeoutError naming ``what``). Exceptions from the predicate count as "not yet"; the last one is
     chained to the TimeoutError. The one synchronisation primitive of the stack: no fixed sleeps."""
@@ -67,8 +66,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class ManagedProcess:
     """One child process with its stdout+stderr in ``log_path``."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path,
-                 cwd: str | Path | None = None, keep_stdin_open: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        cwd: str | Path | None = None,
+        keep_stdin_open: bool = False,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env)
@@ -81,7 +87,11 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 # A pipe we never write to: the child sees EOF when we die (moto_server watches it).
                 stdin=subprocess.PIPE if self.keep_stdin_open else subprocess.DEVNULL,
                 start_new_session=True,
@@ -116,8 +126,10 @@ class ManagedProcess:
                 # One more read: the line may have landed between the search and the exit check.
                 match = regex.search(self.log_text())
                 if match is None:
-                    raise _Exited(f"{self.name} exited with code {self.returncode} before logging "
-                                  f"/{pattern}/; log tail:\n{self.log_text()[-2000:]}")
+                    raise _Exited(
+                        f"{self.name} exited with code {self.returncode} before logging "
+                        f"/{pattern}/; log tail:\n{self.log_text()[-2000:]}"
+                    )
             return match
 
         try:
@@ -159,8 +171,13 @@ def _killpg(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def python_env(extra: Mapping[str, str], *, path_prefix: Sequence[str] = (), repo_root: Path | None = None,
-               base_path: str | None = None) -> dict[str, str]:
+def python_env(
+    extra: Mapping[str, str],
+    *,
+    path_prefix: Sequence[str] = (),
+    repo_root: Path | None = None,
+    base_path: str | None = None,
+) -> dict[str, str]:
     """A clean environment for a Python child: PATH, HOME, locale, PYTHONPATH=<repo root>, no AWS profile
     files (so nothing from the developer's ~/.aws leaks in), plus ``extra``. The caller's own AWS_* / REDIS_*
     variables are deliberately not inherited: the stack's services are the only ones the children see."""

@@ -48,8 +48,9 @@ class Scenario:
     def complete(self, video_id: int) -> tuple[int, dict[str, Any]]:
         return self.record(video_id, self.stack.upload_complete(video_id))
 
-    def record(self, video_id: int, response: tuple[int, dict[str, Any]], key: str | None = None
-               ) -> tuple[int, dict[str, Any]]:
+    def record(
+        self, video_id: int, response: tuple[int, dict[str, Any]], key: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         self.responses[video_id if key is None else (video_id, key)] = response
         return response
 
@@ -71,8 +72,11 @@ class Scenario:
         error = None
         try:
             (flow or (lambda sc: sc.standard_flow()))(self)
-            wait_for(lambda: all(f.symptom(self.stack, self) for f in faults), timeout,
-                     "expected end state: " + ", ".join(f"{f.id} (row {f.row})" for f in faults))
+            wait_for(
+                lambda: all(f.symptom(self.stack, self) for f in faults),
+                timeout,
+                "expected end state: " + ", ".join(f"{f.id} (row {f.row})" for f in faults),
+            )
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             if strict:
@@ -88,5 +92,12 @@ class Scenario:
                 rows[vid] = self.stack.video_row(vid)
             except Exception:
                 rows[vid] = None
-        return ScenarioResult([f.id for f in faults], list(self.videos), dict(self.responses), error is None,
-                              round(time.monotonic() - started, 3), error, rows)
+        return ScenarioResult(
+            [f.id for f in faults],
+            list(self.videos),
+            dict(self.responses),
+            error is None,
+            round(time.monotonic() - started, 3),
+            error,
+            rows,
+        )
