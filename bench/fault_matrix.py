@@ -4,8 +4,14 @@
 
 Runs ``python -m pytest tests/matrix/test_fault_matrix.py::test_fault_is_diagnosed -n 2`` (each row is
 its own rehearsal in a subprocess) with ``MATRIX_BACKEND=embedded`` and prints each row's time from the
-matrix table. The short form runs two rows (healthy and stale-lock) and scales the budget to them
-(3 min × rows run / all rows); it puts back the full ``reports/fault-matrix-embedded.md`` it overwrites.
+matrix table. The short form runs four rows (healthy, stale-lock, and two that delete what the next row on
+the same shared moto server needs: queue-deleted, lambda-deleted) and scales the budget to them (3 min × rows
+run / all rows); it puts back the full ``reports/fault-matrix-embedded.md`` it overwrites.
+The whole pytest output goes to ``reports/fault-matrix-bench.log``; a failed row's reason is printed.
+
+``--no-shared-moto`` / ``--no-zygote`` turn off the matrix's two start-up savings (``tests/matrix/
+rehearsal_runner.py``: moto servers shared per test worker, rehearsals forked from a pre-loaded process)
+to measure what each one buys.
 
 Target: wall / 3 min ≤ 1 (short: wall / scaled budget ≤ 1).
 """
@@ -20,7 +26,7 @@ from bench._common import ROOT, header, info, main_wrapper, parser, ratio_line, 
 
 NAME = "fault_matrix"
 BUDGET = 180.0
-SHORT_ROWS = ("healthy", "stale-lock")
+SHORT_ROWS = ("healthy", "stale-lock", "queue-deleted", "lambda-deleted")
 _ROW = re.compile(r"^\| (\d+) \| (\S+) \| (\S+) \| (.+?) \| ([\d.]+) \|$")
 
 
@@ -32,6 +38,8 @@ def main() -> int:
         default="",
         help="PYTEST_ADDOPTS for the matrix and every row's rehearsal (e.g. '-p no:hypothesispytest')",
     )
+    p.add_argument("--no-shared-moto", action="store_true", help="every row starts its own moto servers")
+    p.add_argument("--no-zygote", action="store_true", help="every row is a new 'python -m pytest' process")
     args = p.parse_args()
 
     def body() -> None:
@@ -46,6 +54,8 @@ def main() -> int:
             rows=f"{selected}/{total}",
             workers=args.workers,
             pytest_addopts=repr(args.pytest_addopts) if args.pytest_addopts else "none",
+            moto="per row" if args.no_shared_moto else "shared per worker",
+            rehearsal="python -m pytest" if args.no_zygote else "forked from a pre-loaded process",
         )
         argv = [
             sys.executable,
@@ -64,18 +74,25 @@ def main() -> int:
         saved = report.read_bytes() if args.short and report.exists() else None
         try:
             env = {**os.environ, "MATRIX_BACKEND": "embedded"}
+            env["MATRIX_SHARED_MOTO"] = "0" if args.no_shared_moto else "1"
+            env["MATRIX_ZYGOTE"] = "0" if args.no_zygote else "1"
             if args.pytest_addopts:
                 env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} {args.pytest_addopts}".strip()
             wall, proc = timed_run(argv, env=env, timeout=1800)
         finally:
             if saved is not None:
                 report.write_bytes(saved)
+        log = ROOT / "reports" / "fault-matrix-bench.log"
+        log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
         rows = [m.groups() for m in map(_ROW.match, proc.stdout.splitlines()) if m]
         if not rows:
             raise RuntimeError(f"no matrix table in the output (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
         for row, fault, expected, got, seconds in rows:
             mark = "" if got == expected else f"   got {got}"
             info(NAME, f"row {row:>2} {fault:<38} {float(seconds):5.1f}s{mark}")
+        for line in proc.stdout.splitlines():
+            if line.startswith(("FAILED ", "ERROR ")):  # pytest's short summary: the row and its first line
+                info(NAME, line[:300])
         row_sum = sum(float(r[4]) for r in rows)
         lines = [line for line in proc.stdout.splitlines() if line.strip()]
         info(

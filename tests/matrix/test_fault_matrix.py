@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rehearsal_runner import run_rehearsal
 
 from reference.stack import FAULTS
 from runbook.model import LAYERS
@@ -20,10 +20,10 @@ CASES = [("healthy", 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.va
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("fault", "row", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_fault_is_diagnosed(
-    tmp_path: Path, request: pytest.FixtureRequest, fault: str, row: int, expected: str
+    rehearse: Callable[..., tuple[dict, str]], request: pytest.FixtureRequest, fault: str, row: int, expected: str
 ) -> None:
     started = time.monotonic()
-    verdict, output = run_rehearsal(tmp_path, None if fault == "healthy" else fault)
+    verdict, output = rehearse(None if fault == "healthy" else fault)
     root = verdict["root_cause"]
     got = "healthy" if verdict["healthy"] else f"{root['layer']}/{root['cause']}"
     request.node.user_properties.append(("matrix-row", (row, fault, expected, got, time.monotonic() - started)))
@@ -57,9 +57,11 @@ PAIRS = [
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("faults", "expected", "also"), PAIRS, ids=[p[0] for p in PAIRS])
-def test_double_fault(tmp_path: Path, request: pytest.FixtureRequest, faults: str, expected: str, also: str) -> None:
+def test_double_fault(
+    rehearse: Callable[..., tuple[dict, str]], request: pytest.FixtureRequest, faults: str, expected: str, also: str
+) -> None:
     started = time.monotonic()
-    verdict, output = run_rehearsal(tmp_path, faults)
+    verdict, output = rehearse(faults)
     root = verdict["root_cause"]
     got = "healthy" if verdict["healthy"] else f"{root['layer']}/{root['cause']}"
     request.node.user_properties.append(("matrix-row", (99, faults, expected, got, time.monotonic() - started)))
