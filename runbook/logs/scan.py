@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from runbook.logs.patterns import ANCHORS, MAX_SCAN
+from runbook.logs.patterns import ANCHOR_SQS, ANCHORS, MAX_SCAN
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,19 @@ def _common_prefix(group: list[bytes]) -> bytes:
     return first[:size]
 
 
-def _plan(anchors: tuple[bytes, ...]) -> tuple[list[tuple[bytes, int, bytes, tuple[bytes, ...]]], list[bytes]]:
-    """Split the anchors into rare-byte probes ``(byte, its offset, common prefix, anchors)`` and plain needles."""
+#: Bytes that must follow an anchor for its line to be worth classifying. Every phrase with "SQS"
+#: that the classifier knows goes on with one of them ("SQS_JOB_...", "(SQS) started", "SQS
+#: unavailable"); a line whose only "SQS" is, say, botocore's "AmazonSQS.ReceiveMessage" can give no
+#: event, so it is dropped here for one byte comparison instead of being sliced out and classified.
+_FOLLOWED_BY: Final = {ANCHOR_SQS: b"_) "}
+
+#: ``(probe byte, its offset in the anchors, their common prefix, the anchors when more than one,
+#: the bytes one of which must follow a lone anchor)``
+Probe = tuple[bytes, int, bytes, tuple[bytes, ...], bytes]
+
+
+def _plan(anchors: tuple[bytes, ...]) -> tuple[list[Probe], list[bytes]]:
+    """Split the anchors into rare-byte probes and plain needles."""
     probes: dict[tuple[bytes, int], list[bytes]] = {}
     needles: list[bytes] = []
     for anchor in anchors:
@@ -141,7 +152,9 @@ def _plan(anchors: tuple[bytes, ...]) -> tuple[list[tuple[bytes, int, bytes, tup
     # The anchors of one probe share their start up to the probe byte at least ("Video "): testing
     # that prefix first rejects most hits ("Visibility") with one comparison instead of one per anchor.
     return [
-        (byte, offset, _common_prefix(group), tuple(group) if len(group) > 1 else ())
+        (byte, offset, _common_prefix(group), tuple(group), b"")
+        if len(group) > 1
+        else (byte, offset, group[0], (), _FOLLOWED_BY.get(group[0], b""))
         for (byte, offset), group in probes.items()
     ], needles
 
@@ -149,20 +162,15 @@ def _plan(anchors: tuple[bytes, ...]) -> tuple[list[tuple[bytes, int, bytes, tup
 _PROBES, _NEEDLES = _plan(ANCHORS)
 
 
-def _probe(
-    data: bytes,
-    lo: int,
-    hi: int,
-    probe: tuple[bytes, int, bytes, tuple[bytes, ...]],
-    hits: list[int],
-) -> bool:
+def _probe(data: bytes, lo: int, hi: int, probe: Probe, hits: list[int]) -> bool:
     """Collect the anchors' positions in ``data[lo:hi]`` through a rare byte; ``False`` if it proved too common.
 
     Past one occurrence per :data:`_PROBE_SPACING` bytes, verifying each costs more than a substring
     search would, so the caller falls back to that; a sample of the span's start usually tells
     before any work is done.
     """
-    byte, offset, prefix, anchors = probe
+    byte, offset, prefix, anchors, follow = probe
+    after = len(prefix)
     if data.count(byte, lo, lo + _SAMPLE) > _SAMPLE // _PROBE_SPACING:
         return False
     find, startswith, append = data.find, data.startswith, hits.append
@@ -175,7 +183,8 @@ def _probe(
         start = pos - offset
         if startswith(prefix, start):
             if not anchors:  # the prefix is the only anchor
-                append(start)
+                if not follow or data[start + after : start + after + 1] in follow:  # b"" (the end) passes
+                    append(start)
             else:
                 for anchor in anchors:
                     if startswith(anchor, start):
@@ -233,6 +242,9 @@ def _needle(data: bytes, lo: int, hi: int, anchor: bytes, hits: list[int]) -> No
 
 def candidate_lines(block: bytes) -> list[tuple[int, bytes]]:
     """``(index of the line in the block, line)`` for each line holding an anchor, in order.
+
+    A line whose only anchors are "SQS" not followed by one of :data:`_FOLLOWED_BY`'s bytes may be
+    left out: no phrase the classifier knows can be in it.
 
     Lines come without their terminator (``\\n`` or ``\\r\\n``).
     Only the first :data:`MAX_SCAN` bytes of a line are returned; a line whose only anchor lies

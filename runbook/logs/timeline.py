@@ -195,14 +195,17 @@ class _Video:
 
     def freeze(self, video_id: int) -> VideoTimeline:
         kept = self.events[-MAX_EVENTS:]
-        events = tuple((kind, parse_timestamp(ts)) for kind, ts in kept)
+        # The first and last timestamps are usually those of kept events: each is parsed once.
+        parsed = {ts: parse_timestamp(ts) for _, ts in kept}
+        first = parsed[self.first_ts] if self.first_ts in parsed else parse_timestamp(self.first_ts)
+        last = parsed[self.last_ts] if self.last_ts in parsed else parse_timestamp(self.last_ts)
         return VideoTimeline(
             video_id=video_id,
             stage=self.stage,
-            events=events,
+            events=tuple([(kind, parsed[ts]) for kind, ts in kept]),
             dropped_events=self.dropped + len(self.events) - len(kept),
-            first_ts=parse_timestamp(self.first_ts),
-            last_ts=parse_timestamp(self.last_ts),
+            first_ts=first,
+            last_ts=last,
             received=self.received,
             completed=self.completed,
             skip_reason=self.skip,

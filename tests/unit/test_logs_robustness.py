@@ -266,3 +266,22 @@ def test_a_file_is_scanned_through_its_reads_with_the_result_of_its_lines(tmp_pa
         next(source)  # once read line by line, it is scanned from where it stands
         assert source.reader() is None
         assert summarize(source).lines == len(lines) - 1
+
+
+def test_sqs_lines_that_can_be_no_event_are_left_out_of_the_candidates() -> None:
+    from runbook.logs.scan import candidate_lines
+
+    lines = [
+        b"DEBUG botocore.endpoint: headers={'X-Amz-Target': b'AmazonSQS.ReceiveMessage'}",  # no phrase possible
+        b"SQS_JOB_COMPLETED | video_id=1",
+        b"Video Worker (SQS) started | queue=q",
+        b"SQS unavailable (AWS credentials invalid or missing?)",
+        b"AmazonSQS.ReceiveMessage then [HANDLER] Lock acquired video_id=2",  # kept for its other anchor
+        b"ends with SQS",  # the end of the block: kept, harmlessly
+    ]
+    lines = [line for pair in zip([b"noise " * 200] * len(lines), lines, strict=True) for line in pair]  # sparse
+    assert [index for index, _ in candidate_lines(b"\n".join(lines))] == [3, 5, 7, 9, 11]
+    text = [line.decode() for line in lines]
+    by_block = Summarizer()
+    by_block.feed_block(b"\n".join(lines))
+    assert by_block.result() == summarize(text) and summarize(text).events == 4
