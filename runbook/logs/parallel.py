@@ -14,7 +14,6 @@ unavailable the caller falls back to one process.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
 from itertools import pairwise
@@ -44,6 +43,8 @@ def available_workers() -> int:
     On a machine already busy (load average near the core count) more processes only add
     overhead, so the count is what the 1-minute load average leaves free, plus this process.
     """
+    import multiprocessing  # here: importing it costs more than parsing a small log
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
@@ -125,6 +126,8 @@ def summarize_range(summarizer: Summarizer, path: str, start: int, end: int, wor
     """
     parts = max(workers, (end - start) // _RANGE_BYTES)
     tasks = [(path, a, b) for a, b in line_ranges(path, start, end, parts)]
+    import multiprocessing
+
     try:
         pool = multiprocessing.get_context("fork").Pool(workers)
     except (OSError, ValueError) as exc:  # e.g. a process limit reached

@@ -122,8 +122,9 @@ def _summarize_file(summarizer: Summarizer, lines: LogLines, workers: int | None
     file_range = lines.file_range()
     if file_range is not None:
         path, start, end = file_range
-        count = available_workers() if workers is None else workers
-        if count >= 2 and end - start >= PARALLEL_MIN_BYTES:
+        big = end - start >= PARALLEL_MIN_BYTES
+        count = (available_workers() if workers is None else workers) if big else 1
+        if count >= 2:
             try:
                 done = summarize_range(summarizer, path, start, end, count)
             except OSError as exc:
