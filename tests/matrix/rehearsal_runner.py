@@ -13,6 +13,7 @@ them less separate:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -82,7 +83,8 @@ class Zygote:
         return self.ready_seconds
 
     def run(self, args: list[str], env: Mapping[str, str], log: Path, timeout: float = TIMEOUT) -> int:
-        """``python -m pytest ARGS`` in a fork; its exit code. On timeout: SIGTERM (the stack tears down)."""
+        """``python -m pytest ARGS`` in a fork; its exit code. On timeout, or when the caller is interrupted
+        (pytest-timeout, Ctrl-C), the child is stopped first: SIGTERM (its stack tears down), then SIGKILL."""
         with self._lock:
             assert self.proc.stdin is not None
             self.proc.stdin.write(
@@ -92,15 +94,24 @@ class Zygote:
             pid = int(self._answer("pid", 30))
             try:
                 return int(self._answer("rc", timeout))
-            except TimeoutError:
-                for sig, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
-                    os.kill(pid, sig)
-                    try:
-                        self._answer("rc", grace)
-                        break
-                    except TimeoutError:
-                        continue
+            except BaseException:
+                self._stop_child(pid)
                 raise
+
+    def _stop_child(self, pid: int) -> None:
+        # The zygote answers one request at a time: its "rc" for this child must be read before the next
+        # request, or the next row would read this one's. If it never comes, the zygote is not used again.
+        for sig, grace in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            try:
+                self._answer("rc", grace)
+                return
+            except TimeoutError:
+                continue
+            except RuntimeError:
+                break
+        self.proc.kill()
 
     def close(self) -> None:
         if self.proc.stdin is not None and not self.proc.stdin.closed:
