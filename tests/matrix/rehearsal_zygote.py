@@ -10,7 +10,8 @@ earlier row's: each row still has its own process, stack and modules' state.
 
 Only libraries and the runbook are loaded here, not ``fixtures`` or ``checks`` (pytest must import those
 itself to rewrite their asserts), and nothing that opens a socket, a file or a thread (a fork copies neither
-threads nor locks safely).
+threads nor locks safely). The ``runbook`` and ``reference`` code the rows run is therefore the code as it
+was when this process started: an edit made during a matrix run reaches the next run, not this one's rows.
 
 Protocol (one request at a time): a JSON line on stdin ``{"args": [...], "env": {...}, "cwd": ..., "log":
 path}``; this process answers ``{"pid": n}`` when the child runs, then ``{"rc": n}`` when it ended. The
