@@ -41,7 +41,10 @@ def available_workers() -> int:
     """Idle cores this process may use, counting itself: 1 where ``fork`` is unavailable.
 
     On a machine already busy (load average near the core count) more processes only add
-    overhead, so the count is what the 1-minute load average leaves free, plus this process.
+    overhead, so the count is what the 1-minute load average leaves free, plus this process. Linux's
+    autogroup scheduling shares the CPU between sessions, not processes: while other sessions keep
+    every core busy, a second process of this one gets no more CPU (bench/RESULTS.md §5: 5.95 s with
+    two processes against 4.39 s with one, at a load of 6 on 2 cores).
     """
     import multiprocessing  # here: importing it costs more than parsing a small log
 
