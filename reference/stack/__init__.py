@@ -24,5 +24,18 @@ from reference.stack.processes import wait_for
 from reference.stack.scenario import Scenario, ScenarioResult
 from reference.stack.stack import Stack
 
-__all__ = ["FAULTS", "HEALTHY", "Fault", "Plan", "Scenario", "ScenarioResult", "Stack", "by_row",
-           "decode_ok", "make_clip", "playlist_durations", "resolve", "wait_for"]
+__all__ = [
+    "FAULTS",
+    "HEALTHY",
+    "Fault",
+    "Plan",
+    "Scenario",
+    "ScenarioResult",
+    "Stack",
+    "by_row",
+    "decode_ok",
+    "make_clip",
+    "playlist_durations",
+    "resolve",
+    "wait_for",
+]

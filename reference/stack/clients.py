@@ -121,11 +121,13 @@ class StackClients:
 
     # --- the API -------------------------------------------------------------------------------
 
-    def api_request(self: Stack, method: str, path: str, body: dict[str, Any] | None = None,
-                    timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+    def api_request(
+        self: Stack, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 30.0
+    ) -> tuple[int, dict[str, Any]]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.api_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.api_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 status, raw = resp.status, resp.read()
@@ -137,8 +139,9 @@ class StackClients:
             payload = {"raw": raw.decode(errors="replace")}
         return status, payload
 
-    def upload_video(self: Stack, video_id: int, clip: Path, *, session_id: int | None = None,
-                     tenant_id: int = 1) -> dict[str, Any]:
+    def upload_video(
+        self: Stack, video_id: int, clip: Path, *, session_id: int | None = None, tenant_id: int = 1
+    ) -> dict[str, Any]:
         """Put the source in the bucket (as the browser's direct upload would), then create the row."""
         key = f"uploads/{video_id}/source{clip.suffix}"
         self.s3().upload_file(str(clip), awsmod.BUCKET, key)
@@ -208,14 +211,21 @@ class StackClients:
             return None
         keys = self.aws.keys
         assert keys is not None
-        env = python_env({
-            "QUEUE_NAME": awsmod.QUEUE_NAME, "ASG_NAME": awsmod.ASG_NAME,
-            "AWS_REGION": awsmod.REGION, "AWS_DEFAULT_REGION": awsmod.REGION, "AWS_ENDPOINT_URL": self.aws.url,
-            "AWS_ACCESS_KEY_ID": keys.access_key_id, "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
-        })
+        env = python_env(
+            {
+                "QUEUE_NAME": awsmod.QUEUE_NAME,
+                "ASG_NAME": awsmod.ASG_NAME,
+                "AWS_REGION": awsmod.REGION,
+                "AWS_DEFAULT_REGION": awsmod.REGION,
+                "AWS_ENDPOINT_URL": self.aws.url,
+                "AWS_ACCESS_KEY_ID": keys.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+            }
+        )
         handler = self.repo_root / "reference" / "scaler" / "handler.py"
-        proc = subprocess.run([sys.executable, "-c", _SCALER_SNIPPET, str(handler)], env=env,
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", _SCALER_SNIPPET, str(handler)], env=env, capture_output=True, text=True, timeout=60
+        )
         with open(self.workdir / "scaler.log", "a") as log:
             log.write(proc.stdout + proc.stderr)
         for line in proc.stdout.splitlines():

@@ -83,8 +83,11 @@ def container_names(pattern: str) -> list[str]:
     """Names of all containers (running or not) whose name matches ``pattern`` exactly (regex)."""
     client = docker_client()
     try:
-        return [c.name for c in client.containers.list(all=True, filters={"name": pattern})
-                if re.fullmatch(pattern.strip("^$"), c.name)]
+        return [
+            c.name
+            for c in client.containers.list(all=True, filters={"name": pattern})
+            if re.fullmatch(pattern.strip("^$"), c.name)
+        ]
     finally:
         client.close()
 
@@ -124,8 +127,15 @@ class NameLock:
 class WorkerContainer:
     """The worker image run as the deployment runs it."""
 
-    def __init__(self, image: str, name: str, env: Mapping[str, str], workdir: Path,
-                 mounts: Mapping[str, str] | None = None, command: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        image: str,
+        name: str,
+        env: Mapping[str, str],
+        workdir: Path,
+        mounts: Mapping[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.image = image
         self.name = name
         self.env = dict(env)
@@ -136,8 +146,20 @@ class WorkerContainer:
 
     def run_command(self, env_file: Path) -> list[str]:
         """The equivalent ``docker run`` command line (for humans and the report)."""
-        argv = ["docker", "run", "-d", "--name", self.name, "--network", "host", "--init",
-                "--env-file", str(env_file), "-v", f"{self.workdir}:{self.workdir}"]
+        argv = [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            self.name,
+            "--network",
+            "host",
+            "--init",
+            "--env-file",
+            str(env_file),
+            "-v",
+            f"{self.workdir}:{self.workdir}",
+        ]
         for host, inside in self.mounts.items():
             argv += ["-v", f"{host}:{inside}:ro"]
         return [*argv, self.image, *(self.command or [])]
@@ -149,8 +171,15 @@ class WorkerContainer:
         client = docker_client(timeout=60)
         try:
             self.container = client.containers.run(
-                self.image, self.command, name=self.name, detach=True, network_mode="host", init=True,
-                environment=self.env, volumes=volumes, labels={"academy.stack": "worker"},
+                self.image,
+                self.command,
+                name=self.name,
+                detach=True,
+                network_mode="host",
+                init=True,
+                environment=self.env,
+                volumes=volumes,
+                labels={"academy.stack": "worker"},
             )
         finally:
             client.close()

@@ -68,8 +68,9 @@ class PostgresDatabase:
         self.dbname = dbname
         self.user = user
         self.password = secrets.token_hex(12)
-        self.container: Any = PostgresContainer(image, username=user, password=self.password, dbname=dbname,
-                                                driver=None)
+        self.container: Any = PostgresContainer(
+            image, username=user, password=self.password, dbname=dbname, driver=None
+        )
         self.host = "127.0.0.1"
         self.port = 0
         self._stopped = False
@@ -86,8 +87,13 @@ class PostgresDatabase:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
 
     def env(self) -> dict[str, str]:
-        return {"DB_HOST": self.host, "DB_PORT": str(self.port), "DB_NAME": self.dbname,
-                "DB_USER": self.user, "DB_PASSWORD": self.password}
+        return {
+            "DB_HOST": self.host,
+            "DB_PORT": str(self.port),
+            "DB_NAME": self.dbname,
+            "DB_USER": self.user,
+            "DB_PASSWORD": self.password,
+        }
 
     def connect(self) -> refdb.Database:
         return refdb.connect(self.url)

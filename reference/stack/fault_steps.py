@@ -20,6 +20,7 @@ STALE_LOCK_OWNER = "ip-10-0-1-23:1887"  # the crashed worker that never released
 
 # --- symptom building blocks ----------------------------------------------------------------------
 
+
 def wlog(*needles: str) -> Callable[[Stack], bool]:
     return lambda s: all(n in s.worker_log_text() for n in needles)
 
@@ -32,6 +33,7 @@ def queue_at_least(visible: int = 0, in_flight: int = 0) -> Callable[[Stack], bo
     def check(s: Stack) -> bool:
         counts = s.queue_counts()
         return counts["visible"] >= visible and counts["in_flight"] >= in_flight
+
     return check
 
 
@@ -49,23 +51,30 @@ def ready(*ids: int) -> Callable[[Stack], bool]:
 
 def all_of(*checks: Callable[..., Any]) -> Callable[[Stack, Scenario], bool]:
     """Combine checks taking (stack) or (stack, scenario)."""
+
     def run(s: Stack, sc: Scenario) -> bool:
         for check in checks:
             ok = check(s, sc) if check.__code__.co_argcount == 2 else check(s)
             if not ok:
                 return False
         return True
+
     return run
 
 
 def healthy_symptom(s: Stack, sc: Scenario) -> bool:
     """Every uploaded video READY with progress 100, its lock released, the queue drained."""
     client = s.redis()
-    return all(s.video_status(v) == "READY" and not client.exists(LOCK_KEY.format(id=v))
-               and s.progress(v).get("percent") == 100 for v in sc.videos) and queue_empty(s)
+    return all(
+        s.video_status(v) == "READY"
+        and not client.exists(LOCK_KEY.format(id=v))
+        and s.progress(v).get("percent") == 100
+        for v in sc.videos
+    ) and queue_empty(s)
 
 
 # --- injections -------------------------------------------------------------------------------------
+
 
 def plan(**changes: Any) -> Hook:
     def configure(s: Stack) -> None:
@@ -77,6 +86,7 @@ def plan(**changes: Any) -> Hook:
                 current.extend(value)
             else:
                 setattr(s.plan, key, value)
+
     return configure
 
 
@@ -113,6 +123,7 @@ def dlq_message(s: Stack) -> None:
 def flow_trio(before_complete: Callable[[Scenario], set[int]] | None = None) -> Callable[[Scenario], None]:
     """Runbook §9: 111, 222, 333 uploaded together; ``before_complete`` may act on some and returns the ids
     it already enqueued itself."""
+
     def flow(sc: Scenario) -> None:
         for vid in (111, 222, 333):
             sc.upload(vid)
@@ -120,6 +131,7 @@ def flow_trio(before_complete: Callable[[Scenario], set[int]] | None = None) -> 
         for vid in (111, 222, 333):
             if vid not in done:
                 sc.complete(vid)
+
     return flow
 
 

@@ -65,17 +65,43 @@ def path_without_ffmpeg(path: str) -> str:
     return os.pathsep.join(keep)
 
 
-def make_clip(path: Path | str, seconds: float = 3, *, size: str = "320x240", rate: int = 24,
-              ffmpeg: str | None = None) -> Path:
+def make_clip(
+    path: Path | str, seconds: float = 3, *, size: str = "320x240", rate: int = 24, ffmpeg: str | None = None
+) -> Path:
     """An H.264/AAC MP4 test clip: ``testsrc`` video plus a 440 Hz ``sine`` tone, ``seconds`` long."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-        "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-g", str(rate), "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path),
+        ffmpeg or ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc=size={size}:rate={rate}",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        str(seconds),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        str(rate),
+        "-c:a",
+        "aac",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        str(path),
     ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     return path
@@ -92,15 +118,23 @@ def playlist_segments(playlist_text: str) -> list[str]:
 
 def decode_ok(path: Path | str, ffmpeg: str | None = None) -> tuple[bool, str]:
     """Decode a media file completely (``-f null -``); (ok, stderr tail)."""
-    proc = subprocess.run([ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path),
-                           "-f", "null", "-"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode == 0 and not proc.stderr.strip(), proc.stderr[-2000:]
 
 
 def media_duration(path: Path | str, ffmpeg: str | None = None) -> float | None:
     """Duration from ffmpeg's banner (``Duration: 00:00:03.00``)."""
-    proc = subprocess.run([ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [ffmpeg or ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     match = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
     if not match:
         return None

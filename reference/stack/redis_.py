@@ -28,12 +28,17 @@ class _RedisBase:
     password: str | None = None
 
     def env(self, db: int = 0) -> dict[str, str]:
-        return {"REDIS_HOST": self.host, "REDIS_PORT": str(self.port),
-                "REDIS_PASSWORD": self.password or "", "REDIS_DB": str(db)}
+        return {
+            "REDIS_HOST": self.host,
+            "REDIS_PORT": str(self.port),
+            "REDIS_PASSWORD": self.password or "",
+            "REDIS_DB": str(db),
+        }
 
     def client(self, db: int = 0) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, password=self.password, db=db,
-                           socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            host=self.host, port=self.port, password=self.password, db=db, socket_timeout=2, socket_connect_timeout=2
+        )
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         client = self.client()
@@ -61,9 +66,25 @@ class RedisServerProcess(_RedisBase):
         self.password = secrets.token_hex(12)
         self.process = ManagedProcess(
             "redis-server",
-            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--requirepass", self.password, "--dir", str(workdir), "--protected-mode", "yes"],
-            {"PATH": "/usr/bin:/bin"}, workdir / "redis.log",
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                self.password,
+                "--dir",
+                str(workdir),
+                "--protected-mode",
+                "yes",
+            ],
+            {"PATH": "/usr/bin:/bin"},
+            workdir / "redis.log",
         )
 
     @staticmethod

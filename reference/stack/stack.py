@@ -36,11 +36,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Stack(StackClients):
-    def __init__(self, backend: str = "embedded", faults: Sequence[Any] = (), *,
-                 workdir: str | Path | None = None, keep_workdir: bool = False,
-                 worker_cmd: list[str] | None = None, worker_image: str | None = None,
-                 worker_container: str = containers.WORKER_CONTAINER,
-                 redis_image: str = REDIS_IMAGE, postgres_image: str = POSTGRES_IMAGE) -> None:
+    def __init__(
+        self,
+        backend: str = "embedded",
+        faults: Sequence[Any] = (),
+        *,
+        workdir: str | Path | None = None,
+        keep_workdir: bool = False,
+        worker_cmd: list[str] | None = None,
+        worker_image: str | None = None,
+        worker_container: str = containers.WORKER_CONTAINER,
+        redis_image: str = REDIS_IMAGE,
+        postgres_image: str = POSTGRES_IMAGE,
+    ) -> None:
         from reference.stack.faults import resolve
 
         if backend not in ("embedded", "containers"):
@@ -137,18 +145,24 @@ class Stack(StackClients):
         self.aws.ready()
         self.r2.ready()
         plan = self.plan
-        self.aws.provision(asg_min=plan.asg_min, asg_max=plan.asg_max, asg_desired=plan.asg_desired,
-                           extra_queues=tuple(plan.extra_queues))
+        self.aws.provision(
+            asg_min=plan.asg_min,
+            asg_max=plan.asg_max,
+            asg_desired=plan.asg_desired,
+            extra_queues=tuple(plan.extra_queues),
+        )
         self.r2.provision()
         self.metrics = QueueAgePublisher(self.aws).start()  # SQS's CloudWatch metric, as AWS publishes it
-        self.worker_database = self.database.other_database(plan.worker_other_db) if plan.worker_other_db \
-            else self.database
+        self.worker_database = (
+            self.database.other_database(plan.worker_other_db) if plan.worker_other_db else self.database
+        )
         for fault in self.faults:
             fault.prepare(self)
         self._start_api()
         self._write_worker_env()
-        self.worker_log = f"docker:{self.worker_container_name}" if self.deployment == "docker" \
-            else str(self.workdir / "worker.log")
+        self.worker_log = (
+            f"docker:{self.worker_container_name}" if self.deployment == "docker" else str(self.workdir / "worker.log")
+        )
         if plan.start_worker:
             self.start_worker()
             self._wait_worker_settled()
@@ -163,21 +177,27 @@ class Stack(StackClients):
     def _service_env(self) -> dict[str, str]:
         keys, r2keys = self.aws.keys, self.r2.keys
         return {
-            "AWS_ACCESS_KEY_ID": keys.access_key_id, "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
-            "AWS_REGION": awsmod.REGION, "AWS_DEFAULT_REGION": awsmod.REGION, "AWS_ENDPOINT_URL": self.aws.url,
+            "AWS_ACCESS_KEY_ID": keys.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+            "AWS_REGION": awsmod.REGION,
+            "AWS_DEFAULT_REGION": awsmod.REGION,
+            "AWS_ENDPOINT_URL": self.aws.url,
             "VIDEO_SQS_QUEUE_NAME": awsmod.QUEUE_NAME,
             **self.redis_service.env(0),
             **self.database.env(),
             "INTERNAL_WORKER_TOKEN": self.token,
-            "R2_ENDPOINT": self.r2.url, "R2_ACCESS_KEY": r2keys.access_key_id,
-            "R2_SECRET_KEY": r2keys.secret_access_key, "R2_BUCKET": awsmod.BUCKET,
+            "R2_ENDPOINT": self.r2.url,
+            "R2_ACCESS_KEY": r2keys.access_key_id,
+            "R2_SECRET_KEY": r2keys.secret_access_key,
+            "R2_BUCKET": awsmod.BUCKET,
         }
 
     def _start_api(self) -> None:
         self.api_env = overlay(self._service_env(), self.plan.api_env)
         env = python_env({**self.api_env, **self.plan.api_switches, "API_PORT": "0"}, repo_root=self.repo_root)
-        self.api = ManagedProcess("api", [sys.executable, "-m", "reference.api"], env, self.workdir / "api.log",
-                                  cwd=self.repo_root).start()
+        self.api = ManagedProcess(
+            "api", [sys.executable, "-m", "reference.api"], env, self.workdir / "api.log", cwd=self.repo_root
+        ).start()
         self.api_log = str(self.api.log_path)
         self.api_url = self.api.wait_for_log(r"API listening on (http://127\.0\.0\.1:\d+)", 30).group(1)
         self.api_env["API_BASE_URL"] = self.api_url
@@ -203,8 +223,9 @@ class Stack(StackClients):
                 empty.parent.mkdir(parents=True, exist_ok=True)
                 empty.write_bytes(b"")
                 mounts[str(empty)] = "/usr/bin/ffmpeg"
-            self.worker = containers.WorkerContainer(self.worker_image, self.worker_container_name, env,
-                                                     self.workdir, mounts, command=self.worker_cmd)
+            self.worker = containers.WorkerContainer(
+                self.worker_image, self.worker_container_name, env, self.workdir, mounts, command=self.worker_cmd
+            )
             self.worker.start()
             return
         bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
@@ -218,10 +239,11 @@ class Stack(StackClients):
 
     def _wait_worker_settled(self, timeout: float = 30.0) -> None:
         """Until the worker logged its start line, an SQS failure, or exited (a config error)."""
+
         def settled() -> bool:
             text = self.worker_log_text()
-            return ("Video Worker (SQS) started" in text or "config error" in text
-                    or not self.worker_running())
+            return "Video Worker (SQS) started" in text or "config error" in text or not self.worker_running()
+
         self.wait_for(settled, timeout, "the worker to start (or fail)")
 
     def stop_worker(self) -> None:
@@ -245,18 +267,30 @@ class Stack(StackClients):
 
     def pids(self) -> dict[str, int]:
         """Live child processes of this stack: name -> pid (for cleanup checks)."""
-        procs = [self.api, self.worker, getattr(self.redis_service, "process", None),
-                 self.aws and self.aws.process, self.r2 and self.r2.process]
+        procs = [
+            self.api,
+            self.worker,
+            getattr(self.redis_service, "process", None),
+            self.aws and self.aws.process,
+            self.r2 and self.r2.process,
+        ]
         return {p.name: p.pid for p in procs if isinstance(p, ManagedProcess) and p.alive() and p.pid}
 
     def _describe_services(self) -> dict[str, str]:
-        worker = (f"container {self.worker_container_name} ({self.worker_image})" if self.deployment == "docker"
-                  else "process " + " ".join(self.worker_cmd or ["python", "-m", "reference.video_worker"]))
+        worker = (
+            f"container {self.worker_container_name} ({self.worker_image})"
+            if self.deployment == "docker"
+            else "process " + " ".join(self.worker_cmd or ["python", "-m", "reference.video_worker"])
+        )
         ffmpeg = f"ffmpeg in image {self.worker_image}" if self.deployment == "docker" else media.ffmpeg_description()
         return {
-            "aws": self.aws.describe(), "r2": self.r2.describe(), "redis": self.redis_service.describe(),
-            "database": self.database.describe(), "ffmpeg": ffmpeg,
-            "api": f"process python -m reference.api {self.api_url}", "worker": worker,
+            "aws": self.aws.describe(),
+            "r2": self.r2.describe(),
+            "redis": self.redis_service.describe(),
+            "database": self.database.describe(),
+            "ffmpeg": ffmpeg,
+            "api": f"process python -m reference.api {self.api_url}",
+            "worker": worker,
         }
 
     def close(self) -> None:
@@ -264,12 +298,16 @@ class Stack(StackClients):
         if self._closed:
             return
         self._closed = True
-        for step in (lambda: self.metrics and self.metrics.stop(),
-                     self._close_worker, lambda: self.api and self.api.stop(),
-                     lambda: self.redis_service and self.redis_service.stop(),
-                     lambda: self.worker_database and self.worker_database.stop(),
-                     lambda: self.database and self.database.stop(),
-                     lambda: self.aws and self.aws.stop(), lambda: self.r2 and self.r2.stop()):
+        for step in (
+            lambda: self.metrics and self.metrics.stop(),
+            self._close_worker,
+            lambda: self.api and self.api.stop(),
+            lambda: self.redis_service and self.redis_service.stop(),
+            lambda: self.worker_database and self.worker_database.stop(),
+            lambda: self.database and self.database.stop(),
+            lambda: self.aws and self.aws.stop(),
+            lambda: self.r2 and self.r2.stop(),
+        ):
             try:
                 step()
             except Exception as exc:
@@ -288,4 +326,3 @@ class Stack(StackClients):
 
     def __repr__(self) -> str:
         return f"<Stack {self.backend} faults={[f.id for f in self.faults]} workdir={self.workdir}>"
-

@@ -93,8 +93,9 @@ RUNNER = textwrap.dedent("""
 
 
 def _runner() -> tuple[subprocess.Popen[str], dict[str, int], Path]:
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER.format(root=str(ROOT))], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER.format(root=str(ROOT))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if not line:
         proc.kill()

@@ -18,8 +18,15 @@ from reference.stack.redis_ import REDIS_IMAGE
 
 pytestmark = pytest.mark.timeout(300)
 # A representative set by default; STACK_TEST_CONTAINER_FAULTS=all runs every row on containers.
-DEFAULT_FAULTS = ["worker-stopped", "config-missing:R2_ENDPOINT", "aws-keys-invalid", "ffmpeg-failing",
-                  "redis-down", "db-mismatch", "row-deleted-mid-encode"]
+DEFAULT_FAULTS = [
+    "worker-stopped",
+    "config-missing:R2_ENDPOINT",
+    "aws-keys-invalid",
+    "ffmpeg-failing",
+    "redis-down",
+    "db-mismatch",
+    "row-deleted-mid-encode",
+]
 CONTAINER_FAULTS = list(FAULTS) if os.environ.get("STACK_TEST_CONTAINER_FAULTS") == "all" else DEFAULT_FAULTS
 
 
@@ -64,8 +71,11 @@ def test_containers_healthy_flow(tmp_path: Path) -> None:
         assert "DATABASE_URL" not in stack.api_env
         assert stack.services["database"].startswith("PostgreSQL") and "container" in stack.services["redis"]
         assert stack.services["worker"].startswith(f"container {WORKER_CONTAINER}")
-        ids = [stack.worker.container.id, stack.redis_service.container.get_wrapped_container().id,
-               stack.database.container.get_wrapped_container().id]
+        ids = [
+            stack.worker.container.id,
+            stack.redis_service.container.get_wrapped_container().id,
+            stack.database.container.get_wrapped_container().id,
+        ]
         workdir = stack.workdir
     assert container_names(f"^{WORKER_CONTAINER}$") == []
     assert not any(_container_exists(cid) for cid in ids)
@@ -102,8 +112,11 @@ def test_embedded_backends_with_worker_image() -> None:
 def test_exception_removes_containers() -> None:
     name = unique_container_name("boom")
     with pytest.raises(RuntimeError, match="boom"), Stack("containers", worker_container=name) as stack:
-        ids = [stack.worker.container.id, stack.redis_service.container.get_wrapped_container().id,
-               stack.database.container.get_wrapped_container().id]
+        ids = [
+            stack.worker.container.id,
+            stack.redis_service.container.get_wrapped_container().id,
+            stack.database.container.get_wrapped_container().id,
+        ]
         raise RuntimeError("boom")
     assert not any(_container_exists(cid) for cid in ids)
     assert container_names(f"^{name}$") == []

@@ -58,9 +58,13 @@ def test_healthy_flow_end_to_end(healthy: Stack, tmp_path: Path) -> None:
     assert stack.progress(111) == {"video_id": 111, "status": "READY", "percent": 100}
 
     log = stack.worker_log_text()
-    order = ["Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20",
-             "SQS_MESSAGE_RECEIVED | request_id=", "[HANDLER] Lock acquired, marking as PROCESSING video_id=111",
-             "[HANDLER] process_fn completed video_id=111 hls_path=hls/111/index.m3u8", "SQS_JOB_COMPLETED"]
+    order = [
+        "Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20",
+        "SQS_MESSAGE_RECEIVED | request_id=",
+        "[HANDLER] Lock acquired, marking as PROCESSING video_id=111",
+        "[HANDLER] process_fn completed video_id=111 hls_path=hls/111/index.m3u8",
+        "SQS_JOB_COMPLETED",
+    ]
     positions = [log.find(line) for line in order]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), log
     assert "Video job enqueued: video_id=111" in stack.api_log_text()
@@ -69,9 +73,24 @@ def test_healthy_flow_end_to_end(healthy: Stack, tmp_path: Path) -> None:
 def test_exports(healthy: Stack) -> None:
     stack = healthy
     assert stack.backend == "embedded" and stack.deployment == "local"
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL",
-                "VIDEO_SQS_QUEUE_NAME", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "DATABASE_URL",
-                "API_BASE_URL", "INTERNAL_WORKER_TOKEN", "R2_ENDPOINT", "R2_ACCESS_KEY", "R2_SECRET_KEY", "R2_BUCKET"):
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "VIDEO_SQS_QUEUE_NAME",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_PASSWORD",
+        "REDIS_DB",
+        "DATABASE_URL",
+        "API_BASE_URL",
+        "INTERNAL_WORKER_TOKEN",
+        "R2_ENDPOINT",
+        "R2_ACCESS_KEY",
+        "R2_SECRET_KEY",
+        "R2_BUCKET",
+    ):
         assert stack.api_env.get(key), key
         assert stack.worker_env.get(key), key
     assert stack.api_env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
@@ -101,8 +120,14 @@ def test_credentials_enforced(healthy: Stack) -> None:
     cfg = Config(retries={"max_attempts": 1})
 
     def aws(service: str, key: str, secret: str):
-        return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
-                            aws_access_key_id=key, aws_secret_access_key=secret, config=cfg)
+        return boto3.client(
+            service,
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name=env["AWS_REGION"],
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            config=cfg,
+        )
 
     good = (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
     bad = awsmod.INVALID_AWS_KEYS
@@ -119,9 +144,14 @@ def test_credentials_enforced(healthy: Stack) -> None:
         assert _refused(lambda: call(aws(service, good[0], "wrong"))) == "SignatureDoesNotMatch", service  # noqa: B023
 
     def r2(key: str, secret: str):
-        return boto3.client("s3", endpoint_url=env["R2_ENDPOINT"], region_name="auto", aws_access_key_id=key,
-                            aws_secret_access_key=secret,
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        return boto3.client(
+            "s3",
+            endpoint_url=env["R2_ENDPOINT"],
+            region_name="auto",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
 
     r2(env["R2_ACCESS_KEY"], env["R2_SECRET_KEY"]).head_object(Bucket="academy-video", Key="hls/111/index.m3u8")
     for key, secret in (awsmod.INVALID_R2_KEYS, good):  # unknown keys, and AWS keys are not R2 keys
@@ -136,15 +166,21 @@ def test_aws_resources(healthy: Stack) -> None:
     stack = healthy
     group = stack.aws.asg()
     assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == (0, 3, 1)
-    assert {"Key": "Name", "Value": "academy-video-worker"} in [{"Key": t["Key"], "Value": t["Value"]}
-                                                                for t in group["Tags"]]
-    reservations = stack.client("ec2").describe_instances(Filters=[
-        {"Name": "tag:Name", "Values": ["academy-video-worker"]},
-        {"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]
+    assert {"Key": "Name", "Value": "academy-video-worker"} in [
+        {"Key": t["Key"], "Value": t["Value"]} for t in group["Tags"]
+    ]
+    reservations = stack.client("ec2").describe_instances(
+        Filters=[
+            {"Name": "tag:Name", "Values": ["academy-video-worker"]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
+    )["Reservations"]
     assert sum(len(r["Instances"]) for r in reservations) == 1
     function = stack.lambda_().get_function(FunctionName=awsmod.LAMBDA_NAME)["Configuration"]
-    assert function["Environment"]["Variables"] == {"QUEUE_NAME": "academy-video-jobs",
-                                                    "ASG_NAME": "academy-video-worker-asg"}
+    assert function["Environment"]["Variables"] == {
+        "QUEUE_NAME": "academy-video-jobs",
+        "ASG_NAME": "academy-video-worker-asg",
+    }
     rule = stack.events().describe_rule(Name=awsmod.RULE_NAME)
     assert (rule["ScheduleExpression"], rule["State"]) == ("rate(1 minute)", "ENABLED")
     targets = stack.events().list_targets_by_rule(Rule=awsmod.RULE_NAME)["Targets"]
@@ -168,13 +204,16 @@ def test_scaler_tick_and_max_size() -> None:
         assert info.value.response["Error"]["Code"] == "ValidationError"
         stack.events().disable_rule(Name=awsmod.RULE_NAME)
         assert stack.scaler_tick() is None and stack.scaler_ticks[-1] == {
-            "skipped": "rule academy-worker-queue-depth-rate DISABLED"}
+            "skipped": "rule academy-worker-queue-depth-rate DISABLED"
+        }
 
 
 def test_custom_worker_command() -> None:
     """``worker_cmd`` runs a user-supplied worker with the same environment."""
-    wrapper = ("import runpy, sys; print('custom worker wrapper', flush=True); sys.argv = ['video_worker'];"
-               " runpy.run_module('reference.video_worker', run_name='__main__')")
+    wrapper = (
+        "import runpy, sys; print('custom worker wrapper', flush=True); sys.argv = ['video_worker'];"
+        " runpy.run_module('reference.video_worker', run_name='__main__')"
+    )
     with Stack("embedded", worker_cmd=[sys.executable, "-c", wrapper]) as stack:
         result = stack.scenario.run(timeout=30)
         assert result.reached and stack.video_status(111) == "READY"

@@ -24,8 +24,14 @@ NO_RETRY = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5
 def sqs_as(env: dict[str, str]):
     """An SQS client built from an environment the way boto3 reads it (AWS_ENDPOINT_URL[_SQS] included)."""
     endpoint = env.get("AWS_ENDPOINT_URL_SQS") or env["AWS_ENDPOINT_URL"]
-    return boto3.client("sqs", endpoint_url=endpoint, region_name=env.get("AWS_REGION"), config=NO_RETRY,
-                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=env.get("AWS_REGION"),
+        config=NO_RETRY,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def error_code(call: Callable[[], object]) -> str:
@@ -52,12 +58,16 @@ def _queue_mismatch(s: Stack) -> None:
 def _region_mismatch(s: Stack) -> None:
     assert s.worker_env["AWS_REGION"] != s.api_env["AWS_REGION"]
     assert error_code(lambda: sqs_as(s.worker_env).get_queue_url(QueueName="academy-video-jobs")) in (
-        "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    )
 
 
 def _queue_missing(s: Stack) -> None:
     assert error_code(lambda: sqs_as(s.api_env).get_queue_url(QueueName="academy-video-jobs")) in (
-        "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    )
 
 
 def _aws_keys_invalid(s: Stack) -> None:
@@ -68,8 +78,14 @@ def _aws_keys_invalid(s: Stack) -> None:
 
 def _r2_keys_invalid(s: Stack) -> None:
     env = s.worker_env
-    r2 = boto3.client("s3", endpoint_url=env["R2_ENDPOINT"], region_name="auto", config=NO_RETRY,
-                      aws_access_key_id=env["R2_ACCESS_KEY"], aws_secret_access_key=env["R2_SECRET_KEY"])
+    r2 = boto3.client(
+        "s3",
+        endpoint_url=env["R2_ENDPOINT"],
+        region_name="auto",
+        config=NO_RETRY,
+        aws_access_key_id=env["R2_ACCESS_KEY"],
+        aws_secret_access_key=env["R2_SECRET_KEY"],
+    )
     assert error_code(lambda: r2.list_objects_v2(Bucket="academy-video")) == "InvalidAccessKeyId"
 
 
@@ -134,20 +150,35 @@ def _config_missing(var: str) -> Callable[[Stack], None]:
         assert var not in s.worker_env and f"\n{var}=" not in "\n" + s.worker_env_file.read_text()
         assert var in s.api_env or var == "API_BASE_URL"
         assert s.worker_exit_code() == 1
+
     return check
 
 
 IN_EFFECT: dict[str, Callable[[Stack], None]] = {
-    "worker-stopped": _worker_not_running, "asg-desired-zero": _no_inservice,
-    "queue-name-mismatch": _queue_mismatch, "region-mismatch": _region_mismatch, "queue-deleted": _queue_missing,
-    "aws-keys-invalid": _aws_keys_invalid, "r2-keys-invalid": _r2_keys_invalid,
-    "ffmpeg-failing": lambda s: None, "ffmpeg-missing": lambda s: None,
-    "api-sqs-unreachable": _api_sqs_dead, "api-skip-enqueue": lambda s: None,
-    "redis-down": lambda s: None, "redis-db-mismatch": _redis_db, "stale-lock": _stale_lock,
-    "already-processing": lambda s: None, "cancel-requested": _cancel,
-    "row-deleted-mid-encode": lambda s: None, "db-mismatch": _db_mismatch, "long-job-blocking": _long_job,
-    "asg-max-1": _asg_max, "lambda-deleted": _lambda_gone, "rule-deleted": _rule_gone,
-    "rule-disabled": _rule_disabled, "dlq-not-empty": _dlq,
+    "worker-stopped": _worker_not_running,
+    "asg-desired-zero": _no_inservice,
+    "queue-name-mismatch": _queue_mismatch,
+    "region-mismatch": _region_mismatch,
+    "queue-deleted": _queue_missing,
+    "aws-keys-invalid": _aws_keys_invalid,
+    "r2-keys-invalid": _r2_keys_invalid,
+    "ffmpeg-failing": lambda s: None,
+    "ffmpeg-missing": lambda s: None,
+    "api-sqs-unreachable": _api_sqs_dead,
+    "api-skip-enqueue": lambda s: None,
+    "redis-down": lambda s: None,
+    "redis-db-mismatch": _redis_db,
+    "stale-lock": _stale_lock,
+    "already-processing": lambda s: None,
+    "cancel-requested": _cancel,
+    "row-deleted-mid-encode": lambda s: None,
+    "db-mismatch": _db_mismatch,
+    "long-job-blocking": _long_job,
+    "asg-max-1": _asg_max,
+    "lambda-deleted": _lambda_gone,
+    "rule-deleted": _rule_gone,
+    "rule-disabled": _rule_disabled,
+    "dlq-not-empty": _dlq,
     **{f"config-missing:{var}": _config_missing(var) for var in REQUIRED_WORKER_VARS},
 }
 
