@@ -17,7 +17,11 @@ from runbook.verdict import decide
 from tests.checks.test_check_branches import LAMBDA, RULE, FakeEvidence, _load, cause_of, queue, target
 
 b = _load("test_b_autoscaling")
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """Read at each use: under xdist a test may run minutes after its module was imported."""
+    return datetime.now(UTC)
 
 
 def group(desired: int, min_size: int = 0, max_size: int = 3) -> AsgInfo:
@@ -25,12 +29,12 @@ def group(desired: int, min_size: int = 0, max_size: int = 3) -> AsgInfo:
 
 
 def api_log(ago: timedelta, *ids: int) -> Any:
-    stamp = (NOW - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stamp = (now() - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return summarize([f"{stamp} INFO api: Video job enqueued: video_id={vid}" for vid in ids], source="api")
 
 
 def worker_log(ago: timedelta, vid: int) -> Any:
-    stamp = (NOW - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    stamp = (now() - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return summarize(
         [
             f"{stamp} INFO w: SQS_MESSAGE_RECEIVED | request_id=r | video_id={vid} | tenant_id=1",
@@ -71,8 +75,8 @@ def test_passes_healthy_and_on_a_momentary_lag() -> None:
     mixed = values(1, timedelta(minutes=5))
     mixed["log.api"] = summarize(
         [
-            f"{(NOW - timedelta(minutes=5)).strftime('%Y-%m-%dT%H:%M:%S.000Z')} INFO api: Video job enqueued: video_id=17",
-            f"{(NOW - timedelta(seconds=20)).strftime('%Y-%m-%dT%H:%M:%S.000Z')} INFO api: "
+            f"{(now() - timedelta(minutes=5)).strftime('%Y-%m-%dT%H:%M:%S.000Z')} INFO api: Video job enqueued: video_id=17",
+            f"{(now() - timedelta(seconds=20)).strftime('%Y-%m-%dT%H:%M:%S.000Z')} INFO api: "
             "Video job enqueued: video_id=1111",
         ],
         source="api",
@@ -90,7 +94,7 @@ def test_an_empty_queue_with_min_size_follows() -> None:
 
 def test_cloudwatch_age_and_activity_are_evidence_too() -> None:
     reading = type("Reading", (), {"value": 600.0})()
-    activity = ScalingActivity(NOW - timedelta(minutes=30), None, "Successful", "set desired 1", "")
+    activity = ScalingActivity(now() - timedelta(minutes=30), None, "Successful", "set desired 1", "")
     evidence = {
         "asg": group(1),
         "sqs.api": queue(visible=3, in_flight=0),
