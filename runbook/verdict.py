@@ -55,6 +55,8 @@ EXPLAINS: dict[str, frozenset[str]] = {
     # reached the worker is one of the stuck ones.
     "queue-backlog": frozenset({"stuck-videos", "canary-slow"}),
     "no-message-received": frozenset({"stuck-videos"}),
+    # A message in the DLQ is a video that was never encoded: one of the stuck ones.
+    "dlq-not-empty": frozenset({"stuck-videos"}),
 }
 
 #: Lower is more fundamental; used only between causes that do not explain each other.

@@ -15,6 +15,9 @@ from runbook.model import LAYERS
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = os.environ.get("MATRIX_BACKEND", "embedded")
 CASES = [("healthy", 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.values()]
+#: Faults that leave a rehearsed video UPLOADED: the stuck-video count (a canary signal) must rise, as a
+#: consequence of the root cause (the unexplained-check assertion below covers the "consequence" part).
+LEAVE_VIDEOS_WAITING = {"stale-lock", "cancel-requested", "worker-stopped"}
 
 
 @pytest.mark.timeout(300)
@@ -41,6 +44,9 @@ def test_fault_is_diagnosed(
     assert not unexplained, f"failed checks the root cause does not explain: {unexplained}"
     if fault.startswith("config-missing:"):
         assert fault.split(":", 1)[1] in root["message"]
+    if fault in LEAVE_VIDEOS_WAITING:
+        stuck = verdict["signals"]["stuck_videos"]
+        assert stuck["state"] == "fail" and stuck["value"] >= 1, f"stuck-video count did not rise: {stuck}"
 
 
 #: (faults, expected root cause, the other cause that must still be listed). Between causes that do not
