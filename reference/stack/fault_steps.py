@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,23 @@ def wlog(*needles: str) -> Callable[[Stack], bool]:
 
 def status(video_id: int, expected: str | None) -> Callable[[Stack], bool]:
     return lambda s: s.video_status(video_id) == expected
+
+
+def held_for(seconds: float, check: Callable[[Stack], bool]) -> Callable[[Stack], bool]:
+    """``check`` has held, polled without a break, for ``seconds``. A "long" job must be older than the
+    rehearsal's ``--long-job-after`` (0.5 s) when judged, however fast a pre-loaded runner reaches the rest of
+    the symptom (CI once judged row 19 0.3 s after the long job started: no long job yet)."""
+    since: list[float] = []
+
+    def run(s: Stack) -> bool:
+        if not check(s):
+            since.clear()
+            return False
+        if not since:
+            since.append(time.monotonic())
+        return time.monotonic() - since[0] >= seconds
+
+    return run
 
 
 def queue_at_least(visible: int = 0, in_flight: int = 0) -> Callable[[Stack], bool]:

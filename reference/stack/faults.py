@@ -27,6 +27,7 @@ from reference.stack.fault_steps import (
     flow_queue_up,
     flow_trio,
     healthy_symptom,
+    held_for,
     lambda_missing,
     plan,
     progress_unknown,
@@ -273,7 +274,7 @@ _F: list[Fault] = [
         "visibility/long-job-blocking",
         "video 17 (long) holds the only worker (the scaler has not added one yet); 1111 waits visible",
         all_of(
-            status(17, "PROCESSING"),
+            held_for(1.0, status(17, "PROCESSING")),
             status(1111, "UPLOADED"),
             queue_at_least(visible=1, in_flight=1),
             wlog("SQS_MESSAGE_RECEIVED", "video_id=17"),
