@@ -3,55 +3,25 @@ figure; at or under it the check passes; with nothing to measure it is ``unknown
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runbook import texts
 from runbook.config import side_from_env
-from runbook.findings import CheckFailed, Unknown, unknown
+from runbook.findings import CheckFailed, Unknown
 from runbook.probes.cloudwatch import MetricReading
 from runbook.probes.database import VideoRow
-from runbook.probes.errors import ProbeError
 from runbook.probes.sqs import QueueInfo
 from runbook.signals import Signal, Thresholds, figure, state_of
 from runbook.target import Target
-
-CHECKS = Path(__file__).resolve().parents[2] / "checks"
-
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"_signal_{name}", CHECKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.checks.test_check_branches import FakeEvidence, _load
 
 s2 = _load("test_s2_queue")
 s9 = _load("test_s9_stuck_videos")
 ENV = {"AWS_REGION": "ap-northeast-2", "DATABASE_URL": "sqlite:///academy.sqlite3"}
 TARGET = Target(mode="live", api=side_from_env(ENV, "api"), deployment="asg", deployments=("asg",))
-
-
-class FakeEvidence:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def attempt(self, key: str) -> tuple[Any, ProbeError | None]:
-        if key not in self.values:
-            unknown("not-configured", setting=key)
-        value = self.values[key]
-        return (None, value) if isinstance(value, ProbeError) else (value, None)
-
-    def need(self, key: str) -> Any:
-        value, error = self.attempt(key)
-        if error is not None:
-            unknown("probe-error", dependency=error.dependency, error=str(error))
-        return value
 
 
 def queue(name: str = "academy-video-jobs", visible: int = 0, in_flight: int = 0) -> QueueInfo:
