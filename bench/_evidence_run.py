@@ -31,7 +31,7 @@ def main() -> int:
         mode="live",
         api=side_from_env(spec["api_env"], "api"),
         deployment=None,
-        deployments=("local", "asg"),
+        deployments=("docker", "asg", "local"),  # every probe starts
         worker_env=read_env_file(spec["worker_env_file"]),
         worker_env_source=f"--worker-env-file {spec['worker_env_file']}",
         worker_log=spec["worker_log"],

@@ -8,6 +8,7 @@ settings come from its container), so the pool has a thread per task and cannot 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,6 +50,24 @@ _SERVICE_ENDPOINT_VARS = {
 }
 
 
+#: Keys that only some deployments read (§1 looks at the container, the processes or the group; 부록 B's
+#: scaler exists only beside an ASG). A run for other deployments does not start them: a local run then sends
+#: no request to the Auto Scaling, EC2, Lambda, EventBridge or Docker APIs, and builds none of their clients.
+#: A check that still asks for one gets it computed on demand (``get``), never a wrong answer.
+_DEPLOYMENT_ONLY: dict[str, str] = {
+    "worker.container": "docker",
+    "worker.processes": "local",
+    "asg": "asg",
+    "asg.instances": "asg",
+    "asg.policies": "asg",
+    "asg.activity": "asg",
+    "asg.alarms": "asg",
+    "scaler.lambda": "asg",
+    "scaler.alt_lambda": "asg",
+    "scaler.rule": "asg",
+}
+
+
 class Evidence:
     """Named, lazily awaited probe results for one target."""
 
@@ -59,16 +78,27 @@ class Evidence:
         self._tasks: dict[str, Task] = self._plan()
         self._futures: dict[str, Future[Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     # -- running ---------------------------------------------------------------------------------------
 
     def start(self) -> Evidence:
-        """Start every task now (or, with ``concurrent=False``, run them one by one as asked)."""
+        """Start every task of the run's deployments now (or, with ``concurrent=False``, run them one by one
+        as asked)."""
         if self.concurrent and self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=len(self._tasks) + 1, thread_name_prefix="evidence")
-            for key in self._tasks:
+            keys = self.started_keys()
+            self._pool = ThreadPoolExecutor(max_workers=len(keys) + 1, thread_name_prefix="evidence")
+            for key in keys:
                 self._futures[key] = self._pool.submit(self._timed, key)
         return self
+
+    def started_keys(self) -> list[str]:
+        """What :meth:`start` starts: every key, but those only other deployments read. No deployment known
+        (a library caller): every key."""
+        deployments = set(self.target.deployments) | ({self.target.deployment} - {None})
+        if not deployments:
+            return list(self._tasks)
+        return [k for k in self._tasks if _DEPLOYMENT_ONLY.get(k) in deployments | {None}]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -85,14 +115,19 @@ class Evidence:
         """The value of ``key``; raises :class:`NotConfigured` or :class:`ProbeError` as the probe did."""
         if key not in self._tasks:
             raise KeyError(key)
-        if key not in self._futures:
-            future: Future[Any] = Future()
+        # A key nobody started is computed by its first caller; a second caller (a check, or a task in the
+        # pool) waits for that answer instead of sending the same requests again.
+        with self._lock:
+            future = self._futures.get(key)
+            first = future is None
+            if future is None:
+                future = self._futures[key] = Future()
+        if first:
             try:
                 future.set_result(self._timed(key))
             except BaseException as exc:
                 future.set_exception(exc)
-            self._futures[key] = future
-        return self._futures[key].result()
+        return future.result()
 
     def need(self, key: str) -> Any:
         """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had."""
@@ -129,8 +164,6 @@ class Evidence:
             "r2.worker": self._r2,
             "redis.api": lambda: redis_.server_info(self._redis(t.api)),
             "redis.worker": lambda: redis_.server_info(self._redis(self.get("worker.side"))),
-            "db.api": lambda: self._db_identity(t.api),
-            "db.worker": lambda: self._db_identity(self.get("worker.side")),
             "videos": self._video_ids,
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
@@ -227,13 +260,6 @@ class Evidence:
             timeout=self.target.timeout,
         )
         return r2.bucket_access(s3, side.r2.bucket)
-
-    def _db_identity(self, side: Side) -> Any:
-        conn = self._db(side)
-        try:
-            return database.db_identity(conn)
-        finally:
-            conn.close()
 
     def _video_ids(self) -> tuple[int, ...]:
         t = self.target

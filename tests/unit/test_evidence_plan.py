@@ -1,0 +1,85 @@
+"""Which probes a run starts: those of its deployments; any other key is still answered, once, when asked."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from runbook.config import side_from_env
+from runbook.evidence import Evidence
+from runbook.target import Target
+
+ASG_ONLY = {"asg", "asg.instances", "asg.policies", "asg.activity", "asg.alarms"}
+SCALER = {"scaler.lambda", "scaler.alt_lambda", "scaler.rule"}
+
+
+def _evidence(deployments: tuple[str, ...], deployment: str | None = None) -> Evidence:
+    target = Target(mode="live", api=side_from_env({}, "api"), deployment=deployment, deployments=deployments)
+    return Evidence(target)
+
+
+def test_local_run_starts_no_autoscaling_or_docker_probe() -> None:
+    started = set(_evidence(("local",)).started_keys())
+    assert not started & (ASG_ONLY | SCALER | {"worker.container"})
+    assert {"worker.processes", "worker.side", "sqs.api", "redis.api", "log.worker", "videos"} <= started
+
+
+def test_docker_run_starts_the_container_not_the_processes() -> None:
+    started = set(_evidence(("docker",)).started_keys())
+    assert "worker.container" in started
+    assert "worker.processes" not in started
+    assert not started & (ASG_ONLY | SCALER)
+
+
+def test_asg_run_starts_the_group_and_the_scaler() -> None:
+    started = set(_evidence(("local", "asg")).started_keys())
+    assert ASG_ONLY | SCALER | {"worker.processes"} <= started
+    assert "worker.container" not in started
+
+
+def test_chosen_deployment_counts_even_without_the_selected_ones() -> None:
+    assert "worker.container" in _evidence((), deployment="docker").started_keys()
+
+
+def test_no_deployment_known_starts_everything() -> None:
+    evidence = _evidence(())
+    assert evidence.started_keys() == evidence.keys()
+
+
+def test_dead_database_identity_probes_are_gone() -> None:
+    # Nothing judged them; they only opened two connections to the production database per run.
+    assert not {"db.api", "db.worker"} & set(_evidence(()).keys())
+
+
+def test_unstarted_key_is_computed_once_for_concurrent_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = _evidence(("local",))
+    calls: list[int] = []
+
+    def slow_group() -> str:
+        calls.append(1)
+        time.sleep(0.2)
+        return "group"
+
+    monkeypatch.setitem(evidence._tasks, "asg", slow_group)
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(evidence.get("asg"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["group"] * 4
+    assert calls == [1]
+
+
+def test_unstarted_key_keeps_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = _evidence(("local",))
+
+    def broken() -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(evidence._tasks, "scaler.rule", broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="boom"):
+            evidence.get("scaler.rule")
