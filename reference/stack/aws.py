@@ -19,13 +19,11 @@ starts its own servers, as before.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
 import sys
 import tempfile
-import time
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from reference.stack._locks import flock_within
 from reference.stack.processes import ManagedProcess, python_env
 
 REGION = "ap-northeast-2"
@@ -91,20 +90,10 @@ class Lease:
         self._fd: int | None = None
 
     def acquire(self, timeout: float = 300.0) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._fd = fd
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise TimeoutError(
-                        f"shared moto server still leased by another stack after {timeout:.0f}s ({self.path})"
-                    ) from None
-                time.sleep(0.05)
+        fd = flock_within(self.path, timeout, poll=0.05, mode=0o600)
+        if fd is None:
+            raise TimeoutError(f"shared moto server still leased by another stack after {timeout:.0f}s ({self.path})")
+        self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reference.stack._locks import flock_within
+
 WORKER_IMAGE = "academy-video-worker:local"
 WORKER_CONTAINER = "academy-video-worker"
 _docker_ok: tuple[float, str | None] | None = None
@@ -102,21 +104,11 @@ class NameLock:
         self._fd: int | None = None
 
     def acquire(self, timeout: float = 900.0) -> None:
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._fd = fd
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise TimeoutError(f"container name lock {self.path} still held after {timeout:.0f}s") from None
-                time.sleep(0.2)
+        fd = flock_within(self.path, timeout, poll=0.2, mode=0o666)
+        if fd is None:
+            raise TimeoutError(f"container name lock {self.path} still held after {timeout:.0f}s")
+        self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
