@@ -8,6 +8,9 @@ SQLite is a local file: the embedded database has no network hop to slow down.
 
 Each measurement runs in a fresh child process (``python -m bench._evidence_run``), cold as an on-call
 engineer's run is: boto3 sessions, service models and connections are all paid inside the timing.
+
+``pytest_argv`` is the one command line of a ``pytest checks`` subprocess, shared with the self-tests
+(``tests/live``, ``tests/report``, ``tests/safety``): this module imports nothing heavy at import time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +28,54 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench._common import ROOT, timed_run
 from bench.latency_proxy import LatencyProxy
-from reference.stack.live import PIPELINE_ENV_PREFIXES
 
-#: Variables of a developer's shell that must not leak into the "API environment" of a live run.
-_CLEAR = PIPELINE_ENV_PREFIXES
+#: ``-p`` options of a benchmarked live run: one process and a fixed check order, as an on-call run has.
+_LEAN = ("no:xdist", "no:randomly")
 #: The dependencies a proxy can stand in front of, and the variable that points at each.
 DEPENDENCIES = ("aws", "r2", "redis", "api")
 _URL_VARS = {"aws": "AWS_ENDPOINT_URL", "r2": "R2_ENDPOINT", "api": "API_BASE_URL"}
+
+
+def pytest_argv(
+    reports: Path,
+    *extra: str,
+    target: str = "checks",
+    plugins: Sequence[str] = ("no:xdist",),
+    marker: str | None = None,
+    html: str = "report.html",
+    worker_env_file: Path | str | None = None,
+    worker_log: Path | str | None = None,
+    api_log: Path | str | None = None,
+    worker_process: str | None = None,
+    worker_container: str | None = None,
+    video_ids: Iterable[int] | None = None,
+    timeout: float | None = None,
+) -> list[str]:
+    """``python -m pytest <target> -q``, writing ``verdict.json``, ``html`` and ``junit.xml`` into ``reports``.
+
+    ``plugins``: ``-p`` each; ``marker``: ``-m`` (``"live and local"``); the target's options that are not
+    None; ``extra`` last, so that a caller's option given twice (``--worker-log docker:…``) wins. Values go as
+    ``--opt=value``: a path outside the repository given as a separate word would steer pytest's rootdir guess.
+    """
+    argv = [sys.executable, "-m", "pytest", target, "-q"]
+    for plugin in plugins:
+        argv += ["-p", plugin]
+    if marker is not None:
+        argv += ["-m", marker]
+    options = {
+        "--worker-env-file": worker_env_file,
+        "--worker-log": worker_log,
+        "--api-log": api_log,
+        "--worker-process": worker_process,
+        "--worker-container": worker_container,
+        "--video-id": None if video_ids is None else ",".join(str(v) for v in video_ids),
+        "--runbook-timeout": None if timeout is None else f"{timeout:g}",
+        "--runbook-json": reports / "verdict.json",
+        "--html": reports / html,
+        "--junitxml": reports / "junit.xml",
+    }
+    argv += [f"{name}={value}" for name, value in options.items() if value is not None]
+    return [*argv, *extra]
 
 
 @dataclass
@@ -152,46 +196,28 @@ def pytest_live_run(
     ``serial``: load ``bench._serial_evidence``, which turns the evidence gatherer's concurrency off.
     The verdict is ``None`` with ``--collect-only`` in ``extra`` (start-up and collection only).
     """
+    from reference.stack.live import PIPELINE_ENV_PREFIXES  # the shell's pipeline variables stay out
+
     stack = setup.stack
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEAR)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PIPELINE_ENV_PREFIXES)}
     env.update(setup.api_env)
     out = setup.workdir / f"pytest-{tag}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "verdict.json").unlink(missing_ok=True)  # a repeated run must not read the last one's verdict
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks",
-        "-q",
-        "-p",
-        "no:xdist",
-        "-p",
-        "no:randomly",
-        "-m",
-        "live and local",
-        "--worker-env-file",
-        str(setup.worker_env_file),
-        "--worker-log",
-        str(stack.worker_log),
-        "--api-log",
-        str(stack.api_log),
-        "--worker-process",
-        stack.worker_process_pattern,
-        "--video-id",
-        ",".join(str(v) for v in stack.scenario.videos),
-        "--runbook-json",
-        str(out / "verdict.json"),
-        "--html",
-        str(out / "live.html"),
-        "--junitxml",
-        str(out / "junit.xml"),
-        "--runbook-timeout",
-        f"{setup.timeout:g}",
+    plugins = ("bench._serial_evidence", *_LEAN) if serial else _LEAN
+    argv = pytest_argv(
+        out,
         *extra,
-    ]
-    if serial:
-        argv[argv.index("checks") : argv.index("checks")] = ["-p", "bench._serial_evidence"]
+        plugins=plugins,
+        marker="live and local",
+        html="live.html",
+        worker_env_file=setup.worker_env_file,
+        worker_log=stack.worker_log,
+        api_log=stack.api_log,
+        worker_process=stack.worker_process_pattern,
+        video_ids=stack.scenario.videos,
+        timeout=setup.timeout,
+    )
     wall, proc = timed_run(argv, env=env, cwd=ROOT, timeout=600)
     verdict_file = out / "verdict.json"
     if "--collect-only" in extra and proc.returncode == 0:

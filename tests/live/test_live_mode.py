@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench._live import pytest_argv
 from reference.stack import FAULTS, Stack
 from reference.stack.live import PIPELINE_ENV_PREFIXES
 
@@ -30,42 +30,61 @@ ASG_FAULTS = {"asg-desired-zero", "asg-max-1", "lambda-deleted", "rule-deleted",
 
 
 def live_run(stack: Any, tmp_path: Path, marker: str, *extra: str) -> tuple[dict[str, Any], str, int]:
+    """``pytest -m "live and <marker>"`` against ``stack`` with the API's environment: (verdict, output, exit)."""
+    args = pytest_argv(
+        tmp_path,
+        *extra,
+        marker=f"live and {marker}",
+        html="live.html",
+        worker_env_file=stack.worker_env_file,
+        worker_log=stack.worker_log,
+        api_log=stack.api_log,
+        worker_process=stack.worker_process_pattern,
+        worker_container=stack.worker_container_name,
+        video_ids=stack.scenario.videos,
+    )
+    return _run(stack, tmp_path, args)
+
+
+def live_run_without_ids(stack: Any, tmp_path: Path) -> tuple[dict[str, Any], str, int]:
+    """The same live run with no --video-id: videos UPLOADED for longer than --stuck-after are discovered."""
+    args = pytest_argv(
+        tmp_path,
+        "--stuck-after",
+        "0s",
+        target="checks/test_s9_stuck_videos.py",
+        marker="live and local",
+        html="live.html",
+        worker_env_file=stack.worker_env_file,
+        worker_log=stack.worker_log,
+        api_log=stack.api_log,
+    )
+    return _run(stack, tmp_path, args)
+
+
+def _run(stack: Any, tmp_path: Path, args: list[str]) -> tuple[dict[str, Any], str, int]:
     tmp_path.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEAR)}
     env.update(stack.api_env)
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks",
-        "-q",
-        "-p",
-        "no:xdist",
-        "-m",
-        f"live and {marker}",
-        "--worker-env-file",
-        str(stack.worker_env_file),
-        "--worker-log",
-        str(stack.worker_log),
-        "--api-log",
-        str(stack.api_log),
-        "--worker-process",
-        stack.worker_process_pattern,
-        "--worker-container",
-        stack.worker_container_name,
-        "--video-id",
-        ",".join(str(v) for v in stack.scenario.videos),
-        "--runbook-json",
-        str(tmp_path / "verdict.json"),
-        "--html",
-        str(tmp_path / "live.html"),
-        "--junitxml",
-        str(tmp_path / "junit.xml"),
-        *extra,
-    ]
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     return verdict, proc.stdout + proc.stderr, proc.returncode
+
+
+def stale_lock_story(stack: Any) -> None:
+    """§9's night: 111 and 222 keep a crashed worker's lock (4 h), all three are uploaded and completed; back
+    once 333 is READY and the worker has logged both lock skips."""
+    for vid in (111, 222):
+        stack.redis().set(f"job:encode:{vid}:lock", "crashed-worker", ex=4 * 3600)
+    for vid in (111, 222, 333):
+        stack.scenario.upload(vid)
+    for vid in (111, 222, 333):
+        stack.scenario.complete(vid)
+    stack.wait_for(
+        lambda: stack.video_status(333) == "READY" and stack.worker_log_text().count("Lock acquisition failed") >= 2,
+        90,
+        "333 READY and both lock skips logged",
+    )
 
 
 def queue_state(stack: Any) -> dict[str, str]:
@@ -140,18 +159,7 @@ def test_live_docker_deployment(tmp_path: Path) -> None:
 def test_runbook_111_222_333_story(tmp_path: Path) -> None:
     """§9: 111 and 222 keep a crashed worker's lock, 333 encodes; the live run names both locks with commands."""
     with Stack("embedded", workdir=tmp_path / "stack") as stack:
-        for vid in (111, 222):
-            stack.redis().set(f"job:encode:{vid}:lock", "crashed-worker", ex=4 * 3600)
-        for vid in (111, 222, 333):
-            stack.scenario.upload(vid)
-        for vid in (111, 222, 333):
-            stack.scenario.complete(vid)
-        stack.wait_for(
-            lambda: stack.video_status(333) == "READY" and "Lock acquisition failed" in stack.worker_log_text(),
-            60,
-            "333 READY and the lock skips logged",
-        )
-        stack.wait_for(lambda: stack.worker_log_text().count("Lock acquisition failed") >= 2, 30, "both skips")
+        stale_lock_story(stack)
         verdict, output, _ = live_run(stack, tmp_path / "ids", "local")
         # Without ids: the stuck videos are discovered from the database.
         (tmp_path / "discovered").mkdir()
@@ -166,37 +174,3 @@ def test_runbook_111_222_333_story(tmp_path: Path) -> None:
     assert verdict["root_cause"]["cause"] == "stale-lock"
     table = [c for c in discovered["checks"] if "test_stuck_video[live-discovered]" in c["nodeid"]]
     assert table and table[0]["cause"] == "stale-lock", output2[-3000:]
-
-
-def live_run_without_ids(stack: Any, tmp_path: Path) -> tuple[dict[str, Any], str, int]:
-    """The same live run with no --video-id: videos UPLOADED for longer than --stuck-after are discovered."""
-    tmp_path.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEAR)}
-    env.update(stack.api_env)
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks/test_s9_stuck_videos.py",
-        "-q",
-        "-p",
-        "no:xdist",
-        "-m",
-        "live and local",
-        "--worker-env-file",
-        str(stack.worker_env_file),
-        "--worker-log",
-        str(stack.worker_log),
-        "--api-log",
-        str(stack.api_log),
-        "--stuck-after",
-        "0s",
-        "--runbook-json",
-        str(tmp_path / "verdict.json"),
-        "--html",
-        str(tmp_path / "live.html"),
-        "--junitxml",
-        str(tmp_path / "junit.xml"),
-    ]
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    return json.loads((tmp_path / "verdict.json").read_text()), proc.stdout + proc.stderr, proc.returncode

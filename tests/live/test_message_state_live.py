@@ -20,7 +20,7 @@ import pytest
 
 from reference.stack import Stack
 from reference.stack.aws import QUEUE_NAME
-from tests.live.test_live_mode import live_run
+from tests.live.test_live_mode import live_run, stale_lock_story
 
 
 def moto_truth(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
@@ -95,21 +95,8 @@ def inferred(verdict: dict[str, Any]) -> dict[int, str]:
 @pytest.mark.timeout(240)
 def test_message_state_story_matches_moto(tmp_path: Path) -> None:
     with Stack("embedded", workdir=tmp_path / "stack") as stack:
-        for vid in (111, 222):
-            stack.redis().set(f"job:encode:{vid}:lock", "crashed-worker", ex=4 * 3600)
-        for vid in (111, 222, 333):
-            stack.scenario.upload(vid)
-        for vid in (111, 222, 333):
-            stack.scenario.complete(vid)
-        stack.wait_for(
-            lambda: (
-                stack.video_status(333) == "READY"
-                and stack.worker_log_text().count("Lock acquisition failed") >= 2
-                and stack.queue_counts() == {"visible": 0, "in_flight": 0}
-            ),
-            60,
-            "333 READY, both lock skips logged, the queue drained",
-        )
+        stale_lock_story(stack)
+        stack.wait_for(lambda: stack.queue_counts() == {"visible": 0, "in_flight": 0}, 60, "the queue drained")
         verdict, output, _ = live_run(stack, tmp_path / "run", "local")
         truth = moto_truth(stack, (111, 222, 333))
     assert inferred(verdict) == truth == {111: "gone", 222: "gone", 333: "gone"}, output[-3000:]

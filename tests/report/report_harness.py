@@ -11,13 +11,14 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from report_browser import find_chromium
+
+from bench._live import pytest_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "reports" / "screenshots"
@@ -81,23 +82,13 @@ def rehearse(out: Path, fault: str | None, *extra: str) -> Run:
     """One hermetic rehearsal (embedded backends) writing its report into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     run = Run(out / "report.html", out / "verdict.json", out / "junit.xml", "")
-    # --opt=value: a path given as a separate word outside the repository would steer pytest's rootdir guess
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks",
-        "-q",
-        "-p",
-        "no:xdist",
+    args = pytest_argv(
+        out,
         "--backend=embedded",
-        f"--runbook-json={run.verdict}",
-        f"--html={run.html}",
         "--self-contained-html",
-        f"--junitxml={run.junit}",
-        f"--worker-container=academy-video-worker-{uuid.uuid4().hex[:8]}",
         *extra,
-    ]
+        worker_container=f"academy-video-worker-{uuid.uuid4().hex[:8]}",
+    )
     if fault:
         args.append(f"--rehearsal-fault={fault}")
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=400)

@@ -4,6 +4,8 @@ with BlackHole() as hole:            # accepts every connection, never sends a b
     url = f"http://127.0.0.1:{hole.port}"
 with refused_port() as port:         # bound but not listening: connect() gets RST at once
     ...
+with refused_aws_client("sqs") as sqs:  # the suite's own client builder, pointed at a refused port
+    ...
 UNRESOLVABLE_HOST                    # RFC 6761 ``.invalid``: never resolves
 """
 
@@ -13,6 +15,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 UNRESOLVABLE_HOST = "nonexistent.invalid"
 
@@ -74,3 +77,20 @@ def refused_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+@contextlib.contextmanager
+def refused_aws_client(service: str) -> Iterator[Any]:
+    """``service``'s client from ``runbook.clients.aws_client`` (the builder the checks use), its endpoint a
+    refused port: a call the guard lets through fails at connect, so nothing it sends can land anywhere."""
+    from runbook import clients
+
+    with refused_port() as port:
+        yield clients.aws_client(
+            service,
+            region="ap-northeast-2",
+            access_key="AKIAEXAMPLE",
+            secret_key="s",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            timeout=1,
+        )

@@ -18,7 +18,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench._live import pytest_argv
 from reference.stack.live import PIPELINE_ENV_PREFIXES
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A developer's shell must not leak into the "API environment" of a run.
 CLEAR_PREFIXES = (*PIPELINE_ENV_PREFIXES, "DOCKER_HOST")
 #: Plugins the live suite does not use; hypothesis alone costs ~2 s of start-up per run.
-LEAN = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:randomly")
+LEAN = ("no:hypothesispytest", "no:benchmark", "no:xdist", "no:randomly")
 VIDEO_IDS = (111, 222)
 IN_FLIGHT_VIDEO = 555
 WORKER_WAIT_TIME = 1
@@ -142,44 +142,30 @@ def live_args(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The command line of a live run against ``prod`` (or nothing), reports in ``directory``."""
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks",
-        "-q",
-        *LEAN,
-        "-m",
-        f"live and {marker}",
-        "--runbook-timeout",
-        f"{timeout:g}",
-        "--runbook-json",
-        str(directory / "verdict.json"),
-        "--html",
-        str(directory / "report.html"),
-        "--junitxml",
-        str(directory / "junit.xml"),
-    ]
+    worker_env_file: Path | None = None
+    worker_process: str | None = None
+    worker_container: str | None = None
     if prod is not None:
         env = dict(prod.worker_env if worker_env is None else worker_env)
-        args += [
-            "--worker-env-file",
-            str(write_env_file(directory / "worker.env", env)),
-            "--worker-process",
-            prod.stack.worker_process_pattern,
-            "--worker-container",
-            f"academy-video-worker-{prod.stack.instance}",
-        ]
+        worker_env_file = write_env_file(directory / "worker.env", env)
+        worker_process = prod.stack.worker_process_pattern
+        worker_container = f"academy-video-worker-{prod.stack.instance}"
         worker_log = worker_log or str(prod.stack.worker_log)
         api_log = api_log or str(prod.stack.api_log)
         video_ids = prod.video_ids if video_ids is None else video_ids
-    if worker_log:
-        args += ["--worker-log", worker_log]
-    if api_log:
-        args += ["--api-log", api_log]
-    if video_ids:
-        args += ["--video-id", ",".join(str(v) for v in video_ids)]
-    return args + list(extra)
+    return pytest_argv(
+        directory,
+        *extra,
+        plugins=LEAN,
+        marker=f"live and {marker}",
+        worker_env_file=worker_env_file,
+        worker_log=worker_log or None,
+        api_log=api_log or None,
+        worker_process=worker_process,
+        worker_container=worker_container,
+        video_ids=video_ids or None,
+        timeout=timeout,
+    )
 
 
 def run_live(

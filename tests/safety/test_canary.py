@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from blackhole import refused_port
+from blackhole import refused_aws_client
 from safety_harness import LiveRun, Production, differences, run_live, snapshot
 
-from runbook import clients, guard
+from bench._live import pytest_argv
+from runbook import guard
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -257,26 +258,11 @@ def test_rehearsal_canary_retries_cleanly_and_fails_when_slow(tmp_path: Path) ->
     """``pytest --canary-video-id 111``: the rehearsal's API retries without the cancel flag, so the canary
     re-encodes 111; with ``--canary-slow-after 0s`` its figure is over the threshold and it fails with it."""
     import subprocess
-    import sys
 
     from safety_harness import ROOT, base_env
 
     verdict = tmp_path / "verdict.json"
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "checks",
-        "-q",
-        "-p",
-        "no:xdist",
-        "--backend=embedded",
-        "--canary-video-id=111",
-        "--canary-slow-after=0s",
-        f"--runbook-json={verdict}",
-        f"--html={tmp_path / 'report.html'}",
-        f"--junitxml={tmp_path / 'junit.xml'}",
-    ]
+    args = pytest_argv(tmp_path, "--backend=embedded", "--canary-video-id=111", "--canary-slow-after=0s")
     proc = subprocess.run(args, cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=240)
     output = proc.stdout + proc.stderr
     doc = json.loads(verdict.read_text(encoding="utf-8"))
@@ -309,17 +295,11 @@ def test_allowance_lets_exactly_one_request_through() -> None:
             fakeredis = pytest.importorskip("fakeredis")
             with pytest.raises(guard.MutationRefused, match="refused redis DEL"):
                 guard.guard_redis(fakeredis.FakeRedis()).delete("job:encode:111:lock")
-            with refused_port() as port:
-                sqs = clients.aws_client(
-                    "sqs",
-                    region="ap-northeast-2",
-                    access_key="AKIAEXAMPLE",
-                    secret_key="s",
-                    endpoint_url=f"http://127.0.0.1:{port}",
-                    timeout=1,
-                )
-                with pytest.raises(guard.MutationRefused, match="refused sqs SendMessage"):
-                    sqs.send_message(QueueUrl="http://q/1/jobs", MessageBody="{}")
+            with (
+                refused_aws_client("sqs") as sqs,
+                pytest.raises(guard.MutationRefused, match="refused sqs SendMessage"),
+            ):
+                sqs.send_message(QueueUrl="http://q/1/jobs", MessageBody="{}")
         assert allowance.used == 1 and allowance.remaining == 0
         with pytest.raises(guard.MutationRefused):
             guard.check_http("POST", url)  # and not after

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from blackhole import refused_port
+from blackhole import refused_aws_client, refused_port
 from safety_harness import IN_FLIGHT_VIDEO, Production, differences, run_live, snapshot
 
 from runbook import clients, guard
@@ -197,17 +197,11 @@ def guard_on() -> Any:
 def test_guard_refuses_aws_writes_before_sending(
     guard_on: None, service: str, operation: str, params: dict[str, Any]
 ) -> None:
-    with refused_port() as port:
-        client = clients.aws_client(
-            service,
-            region="ap-northeast-2",
-            access_key="AKIAEXAMPLE",
-            secret_key="s",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            timeout=1,
-        )
-        with pytest.raises(guard.MutationRefused, match=f"refused {client.meta.service_model.service_name} "):
-            getattr(client, operation)(**params)
+    with (
+        refused_aws_client(service) as client,
+        pytest.raises(guard.MutationRefused, match=f"refused {client.meta.service_model.service_name} "),
+    ):
+        getattr(client, operation)(**params)
 
 
 @pytest.mark.parametrize(
@@ -225,15 +219,7 @@ def test_guard_refuses_aws_writes_before_sending(
     ],
 )
 def test_guard_lets_reads_through(guard_on: None, service: str, operation: str, params: dict[str, Any]) -> None:
-    with refused_port() as port:
-        client = clients.aws_client(
-            service,
-            region="ap-northeast-2",
-            access_key="AKIAEXAMPLE",
-            secret_key="s",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            timeout=1,
-        )
+    with refused_aws_client(service) as client:
         with pytest.raises(Exception) as raised:  # the refused port answers, not the guard
             getattr(client, operation)(**params)
         assert "EndpointConnectionError" in type(raised.value).__name__, raised.value
