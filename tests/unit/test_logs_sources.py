@@ -166,19 +166,7 @@ def test_since_and_max_bytes_on_a_file(tmp_path: Path) -> None:
         assert len(list(lines)) == 2  # one whole line, then the cut start of the next
 
 
-# --- CloudWatch Logs (moto server) -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def logs_endpoint() -> Iterator[str]:
-    """A moto server on loopback, for the lifetime of this module."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+# --- CloudWatch Logs (moto server: ``moto_url``, conftest.py) ---------------------------------
 
 
 def _client(endpoint: str, **extra: Any) -> Any:
@@ -193,9 +181,9 @@ def _client(endpoint: str, **extra: Any) -> Any:
 
 
 @pytest.fixture
-def worker_group(logs_endpoint: str) -> Iterator[tuple[Any, str, int]]:
+def worker_group(moto_url: str) -> Iterator[tuple[Any, str, int]]:
     """A log group holding a worker's lines (one multi-line event among them); yields (client, group, t0)."""
-    client = _client(logs_endpoint)
+    client = _client(moto_url)
     group = f"/academy/video-worker-{time.monotonic_ns()}"
     client.create_log_group(logGroupName=group)
     client.create_log_stream(logGroupName=group, logStreamName="i-0abc")
@@ -239,9 +227,9 @@ def test_cloudwatch_since_and_pagination(worker_group: tuple[Any, str, int]) -> 
     assert sum(block.count(b"\n") for block in blocks) == 5  # bounded: four events, one of two lines
 
 
-def test_cloudwatch_missing_group(logs_endpoint: str) -> None:
+def test_cloudwatch_missing_group(moto_url: str) -> None:
     with pytest.raises(LogSourceError) as raised:
-        open_lines("cloudwatch:/academy/nope", logs_client=_client(logs_endpoint))
+        open_lines("cloudwatch:/academy/nope", logs_client=_client(moto_url))
     assert str(raised.value) == "log source 'cloudwatch:/academy/nope': log group not found"
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from runbook.clients import aws_client
 from runbook.probes import ProbeError, asg, scaler
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("moto_reset")]
 
 REGION = "ap-northeast-2"
 # moto builds ASGs and instances slowly on a busy 2-core machine; the probes' own timeouts are
@@ -25,25 +24,6 @@ QUEUE = "academy-video-jobs"
 LAMBDA = "academy-worker-queue-depth-metric"
 RULE = "academy-worker-queue-depth-rate"
 AMI = "ami-12c6146b"  # one of moto's built-in images
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """A moto server on a free loopback port for this module."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(moto_url: str) -> None:
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
 
 
 @pytest.fixture

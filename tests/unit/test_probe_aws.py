@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 from runbook.clients import aws_client
 from runbook.probes import ProbeError, r2, sqs, sts
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("moto_reset")]
 
 REGION = "ap-northeast-2"
 # moto builds ASGs and instances slowly on a busy 2-core machine; the probes' own timeouts are
@@ -25,25 +23,6 @@ QUEUE = "academy-video-jobs"
 BUCKET = "academy-video"
 BAD_KEY = "AKIAIOSFODNN7EXAMPLE"
 BAD_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """A moto server on a free loopback port for this module."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(moto_url: str) -> None:
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
 
 
 @pytest.fixture
@@ -250,34 +229,8 @@ def test_bad_r2_keys_are_auth_not_denied(client: Callable[..., Any], auth_enforc
 # -- transport failures --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def black_hole() -> Iterator[str]:
-    """An HTTP endpoint that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(timeout=2)
-    for conn in held:
-        conn.close()
-    server.close()
-
-
-def test_black_hole_endpoint_times_out_within_the_timeout(black_hole: str) -> None:
+def test_black_hole_endpoint_times_out_within_the_timeout(black_hole_port: int) -> None:
+    black_hole = f"http://127.0.0.1:{black_hole_port}"
     client = aws_client("sqs", region=REGION, access_key="k", secret_key="s", endpoint_url=black_hole, timeout=1.0)
     started = time.monotonic()
     with pytest.raises(ProbeError) as caught:

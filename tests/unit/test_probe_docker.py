@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -90,23 +88,12 @@ def test_no_engine_is_unreachable() -> None:
     assert (caught.value.dependency, caught.value.kind) == ("docker", "unreachable")
 
 
-def test_black_hole_engine_times_out() -> None:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    held: list[socket.socket] = []
-    thread = threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True)
-    thread.start()
-    try:
-        started = time.monotonic()
-        with pytest.raises(ProbeError) as caught:
-            docker_client(1.0, base_url=f"tcp://127.0.0.1:{server.getsockname()[1]}")
-        assert caught.value.kind == "timeout"
-        assert time.monotonic() - started < 2.5
-    finally:
-        for conn in held:
-            conn.close()
-        server.close()
+def test_black_hole_engine_times_out(black_hole_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ProbeError) as caught:
+        docker_client(1.0, base_url=f"tcp://127.0.0.1:{black_hole_port}")
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 2.5
 
 
 def test_parsers() -> None:

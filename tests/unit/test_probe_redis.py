@@ -6,7 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 
@@ -197,33 +196,6 @@ def test_closed_port_is_unreachable() -> None:
         redis_.server_info(redis_client("127.0.0.1", port, None, 0, 1.0))
     assert (caught.value.dependency, caught.value.kind) == ("redis", "unreachable")
     assert time.monotonic() - started < 1.0
-
-
-@pytest.fixture
-def black_hole_port() -> Iterator[int]:
-    """A TCP server that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield int(server.getsockname()[1])
-    stop.set()
-    thread.join(timeout=2)
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 def test_black_hole_times_out_within_the_timeout(black_hole_port: int) -> None:
