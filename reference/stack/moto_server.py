@@ -13,7 +13,8 @@ after it has created the IAM user whose keys are the "valid" keys.
 Three corrections to moto 5.2.1 make it answer like AWS where the rehearsal depends on it (each documented
 at its function): auth errors in JSON for JSON-protocol clients (``json_auth_errors``), SigV4 checks that
 match botocore for bodiless GETs and ``/`` in query strings (``_patch_signature_check``), and
-``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``).
+``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``). A fourth
+keeps ``GET /moto-api/data.json`` answering without a Docker engine (``_patch_lambda_dump``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,22 @@ def _patch_desired_capacity_bounds() -> None:
     AutoScalingBackend.set_desired_capacity = set_desired_capacity
 
 
+def _patch_lambda_dump() -> None:
+    """``GET /moto-api/data.json`` (the safety tests' before/after snapshot of every backend) reads every public
+    attribute of every model and skips those raising TypeError, AttributeError or ValueError. A Lambda
+    function's ``docker_client`` raises DockerException while no Docker engine answers, and the whole dump
+    fails with HTTP 500. Hide that one attribute from ``dir()``, which is all the dump walks; invoking a
+    function still reaches it."""
+    from moto.awslambda.models import LambdaFunction
+
+    listed = LambdaFunction.__dir__
+
+    def without_docker_client(self):
+        return [name for name in listed(self) if name != "docker_client"]
+
+    LambdaFunction.__dir__ = without_docker_client
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--label", default="moto")
@@ -154,6 +171,7 @@ def main() -> int:
         importlib.import_module(f"moto.{service}.urls")
     _patch_signature_check()
     _patch_desired_capacity_bounds()
+    _patch_lambda_dump()
     app = json_auth_errors(DomainDispatcherApplication(create_backend_app))
     server = make_server(args.host, 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

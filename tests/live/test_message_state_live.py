@@ -24,24 +24,11 @@ from tests.live.test_live_mode import live_run, stale_lock_story
 
 
 def moto_truth(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
-    """Each video's message as moto holds it: ``visible``, ``in-flight`` or ``gone``.
+    """Each video's message as moto holds it (``/moto-api/data.json``): ``visible``, ``in-flight`` or ``gone``.
 
-    From ``/moto-api/data.json`` when moto can dump its state; it cannot while a Lambda function exists and no
-    Docker engine answers (``LambdaFunction.docker_client`` raises and the dump answers 500), so then from the
-    queue itself, which this test (unlike the live run) may receive from: a receive with visibility 0 returns
-    the visible messages without hiding them, and the in-flight ones are what the counters hold besides.
+    moto keeps deleted messages in its dump: a message counts as gone when the queue holds none; otherwise the
+    newest copy says whether it is visible, and the live ones must add up to the queue's counters.
     """
-    try:
-        return _truth_from_dump(stack, ids)
-    except urllib.error.HTTPError as exc:
-        if exc.code != 500:
-            raise
-    return _truth_from_queue(stack, ids)
-
-
-def _truth_from_dump(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
-    """moto keeps deleted messages in its dump: a message counts as gone when the queue holds none; otherwise
-    the newest copy says whether it is visible, and the live ones must add up to the queue's counters."""
     with urllib.request.urlopen(f"{stack.aws.url}/moto-api/data.json", timeout=30) as response:
         data = json.loads(response.read())
     queue = next(q for q in data["sqs"]["Queue"] if q["name"] == QUEUE_NAME)
@@ -64,21 +51,6 @@ def _truth_from_dump(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
         else:
             truth[vid] = "visible" if message["visible_at"] <= now_ms else "in-flight"
     assert sum(state != "gone" for state in truth.values()) == live, (truth, queue)
-    return truth
-
-
-def _truth_from_queue(stack: Any, ids: tuple[int, ...]) -> dict[int, str]:
-    sqs = stack.sqs()
-    url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0)
-    visible = {int(json.loads(m["Body"])["video_id"]) for m in got.get("Messages", [])}
-    counts = stack.queue_counts()
-    assert counts["visible"] == len(visible), (counts, visible)  # every visible message was returned
-    hidden = [vid for vid in ids if vid not in visible]
-    # The counters do not say which message is hidden: only the unambiguous cases are truth.
-    if counts["in_flight"] not in (0, len(hidden)):
-        pytest.fail(f"cannot tell in-flight from deleted among {hidden}: {counts}")
-    truth = {vid: "visible" if vid in visible else "in-flight" if counts["in_flight"] else "gone" for vid in ids}
     return truth
 
 

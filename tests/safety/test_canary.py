@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,18 +112,6 @@ def canary_production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod
         )
 
 
-def _state(prod: Production) -> dict[str, Any]:
-    """The snapshot of proof 1; moto's full state only where ``/moto-api/data.json`` answers (it fails as a
-    whole while no Docker engine answers, because of the Lambda model): then the logs below stand in."""
-    try:
-        return snapshot(prod)
-    except urllib.error.HTTPError:
-        stack = prod.stack
-        from safety_harness import bucket_state, database_state, redis_state
-
-        return {"r2.objects": bucket_state(stack), "redis": redis_state(stack), "database": database_state(stack)}
-
-
 def _about_canary(line: str) -> bool:
     """A snapshot difference that concerns video 111 only: its row, its Redis keys, its HLS objects, its job."""
     marks = (
@@ -189,7 +176,7 @@ def test_canary_reencodes_only_its_video(canary_production: Production, tmp_path
     results = tmp_path / "rogue.json"
     enqueued_before = stack.api_log_text().count("Video job enqueued")
     received_before = stack.worker_log_text().count("SQS_MESSAGE_RECEIVED")
-    before = _state(canary_production)
+    before = snapshot(canary_production)
     run = run_live(
         canary_production,
         tmp_path / "run",
@@ -203,7 +190,7 @@ def test_canary_reencodes_only_its_video(canary_production: Production, tmp_path
         limit=180,
     )
     stack.wait_for(lambda: stack.queue_counts() == {"visible": 0, "in_flight": 0}, 30, "the canary's job deleted")
-    after = _state(canary_production)
+    after = snapshot(canary_production)
     check = _canary_check(run)
     assert check["outcome"] == "passed", f"{check}\n{run.tail()}"
     signal = run.verdict["signals"]["canary_seconds"]  # type: ignore[index]
