@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -164,6 +168,38 @@ def test_parallel_scan_gives_the_sequential_result(tmp_path: Path) -> None:
         parallel = Summarizer("w")
         assert summarize_range(parallel, str(path), 0, size, workers)
         assert parallel.result() == sequential
+
+
+def test_parallel_scan_does_not_inherit_a_lock_another_thread_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live run parses the log in one thread while others work. A forked child would inherit their locks as
+    they were: here a thread waits in a buffered read of ``sys.stdin`` (holding its lock), and a forked worker,
+    which closes ``sys.stdin`` first thing, would wait for that lock forever."""
+    from runbook.logs.parallel import summarize_range
+
+    lines = [RECEIVED.format(vid) for vid in range(200)]
+    path = tmp_path / "w.log"
+    path.write_text("\n".join(lines) + "\n")
+    read_end, write_end = os.pipe()
+    stdin = io.TextIOWrapper(os.fdopen(read_end, "rb"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    waiting = threading.Thread(target=stdin.buffer.read, args=(1,), daemon=True)
+    waiting.start()
+    time.sleep(0.2)  # the reader now holds the buffer's lock, blocked in read()
+    done: list[bool] = []
+    parse = threading.Thread(
+        target=lambda: done.append(summarize_range(Summarizer("w"), str(path), 0, path.stat().st_size, 2)),
+        daemon=True,
+    )
+    try:
+        parse.start()
+        parse.join(60)
+        assert done == [True], "the worker processes never answered: a lock was inherited locked"
+    finally:
+        os.write(write_end, b"x")
+        waiting.join(10)
+        os.close(write_end)
 
 
 def test_block_scan_agrees_with_line_scan_whether_probe_bytes_are_rare_or_common() -> None:
