@@ -5,7 +5,7 @@
 ``WORKERS`` is passed to ``summarize(..., workers=)``; without it the library chooses.
 
 Prints ``{"seconds", "lines", "events", "videos", "workers", "rss_self_mb", "rss_children_mb"}``: the peak resident
-set of this process and of the largest of its children (the parallel scan's worker processes), from
+set of this process and of the largest of its descendants (the parallel scan's workers, via the forkserver), from
 ``resource.getrusage`` (``RUSAGE_SELF`` / ``RUSAGE_CHILDREN``; kilobytes on Linux).
 """
 
@@ -30,6 +30,10 @@ def main() -> int:
     with open_lines(path) as lines:
         summary = summarize(lines, source=path, workers=forced)
     seconds = time.perf_counter() - started
+    # The scan's workers are the forkserver's children: stop it, so that their peak RSS reaches ours.
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
     mb = 1024.0 if sys.platform != "darwin" else 1024.0 * 1024.0
     print(
         json.dumps(
