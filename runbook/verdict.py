@@ -184,14 +184,23 @@ def decide(mode: str, results: Sequence[CheckResult], covered: Sequence[str] = t
 
 
 def _not_verified(results: Sequence[CheckResult], layers: dict[str, LayerState]) -> CheckResult:
-    """Nothing failed, yet nothing proved health: the root cause is what could not be verified."""
+    """Nothing failed, yet nothing proved health: the root cause is what could not be verified.
+
+    That is the first layer judged by nothing at all, unless the same reason (an SQS that times out, say) also
+    left an earlier layer of the runbook half-judged: then that earlier layer, where on-call starts reading
+    (§2 queue, not 부록 B visibility, when AWS cannot be reached)."""
     unknown = [layer for layer, state in layers.items() if state == "unknown"] or list(layers) or ["worker-process"]
     skipped = [r for r in results if r.layer == unknown[0] and r.outcome == "skipped"]
     first = skipped[0] if skipped else None
+    if first is not None:
+        order = list(layers)
+        same = [r for r in results if r.outcome == "skipped" and r.message == first.message and r.layer in order]
+        first = min(same, key=lambda r: order.index(r.layer), default=first)
+    layer = first.layer if first is not None else unknown[0]
     return CheckResult(
         nodeid=first.nodeid if first else "",
-        layer=unknown[0],
-        section=LAYERS.get(unknown[0], ("", ()))[0],
+        layer=layer,
+        section=LAYERS.get(layer, ("", ()))[0],
         outcome="skipped",
         cause=NOT_VERIFIED,
         message=first.message if first else "",

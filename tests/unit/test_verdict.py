@@ -58,6 +58,27 @@ def test_a_skip_is_never_ok_and_all_unknown_is_not_healthy() -> None:
     assert v.root_cause is not None and v.root_cause.cause == NOT_VERIFIED
 
 
+def _skip(layer: str, message: str) -> CheckResult:
+    return CheckResult(f"checks/x.py::{layer}-{message}", layer, LAYERS[layer][0], "skipped", None, message, "")
+
+
+def test_not_verified_names_the_earliest_layer_the_same_reason_left_unjudged() -> None:
+    # AWS unreachable: §2's queue checks skip (one log check passes), 부록 B's visibility checks all skip.
+    timeout = "sqs 확인 불가: sqs: timeout after 3.0s"
+    results = [ok("queue"), _skip("visibility", timeout), _skip("queue", timeout), ok("progress")]
+    v = decide("live", results, covered=("queue", "progress", "visibility"))
+    assert v.layers == {"queue": "warn", "progress": "ok", "visibility": "unknown"}
+    assert v.root_cause is not None and v.root_cause.cause == NOT_VERIFIED
+    assert (v.root_cause.layer, v.root_cause.section, v.root_cause.message) == ("queue", "§2", timeout)
+
+
+def test_not_verified_keeps_the_unjudged_layer_when_earlier_skips_have_other_reasons() -> None:
+    results = [ok("queue"), _skip("queue", "설정 없음: --api-log"), _skip("visibility", "sqs 확인 불가: timeout")]
+    v = decide("live", results, covered=("queue", "visibility"))
+    assert v.root_cause is not None
+    assert (v.root_cause.layer, v.root_cause.message) == ("visibility", "sqs 확인 불가: timeout")
+
+
 def test_layer_states() -> None:
     v = decide("live", [ok("queue"), r(None, "skipped", "queue"), r("redis-unreachable"), ok("progress")])
     assert v.layers["queue"] == "warn"
