@@ -195,7 +195,7 @@ def _not_verified(results: Sequence[CheckResult], layers: dict[str, LayerState])
     if first is not None:
         order = list(layers)
         same = [r for r in results if r.outcome == "skipped" and r.message == first.message and r.layer in order]
-        first = min(same, key=lambda r: order.index(r.layer), default=first)
+        first = min(same, key=lambda r: order.index(r.layer))  # ``same`` holds ``first`` itself
     layer = first.layer if first is not None else unknown[0]
     return CheckResult(
         nodeid=first.nodeid if first else "",

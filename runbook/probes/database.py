@@ -6,7 +6,6 @@ and quoted; ids travel as one bound parameter per batch (``json_each`` / ``= ANY
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -195,16 +194,3 @@ def stuck_videos(
     sql = f'{_select(columns)} WHERE "status" IN ({marks}) AND {where} ORDER BY {order}, "id" LIMIT ?'
     _, rows = _run(conn, sql, (*statuses, cutoff_param, limit))
     return [_row(raw) for raw in rows]
-
-
-def db_identity(conn: Connection) -> str:
-    """Which database this is: sqlite's resolved file path, or ``host:port/dbname`` (no user/password)."""
-    if isinstance(conn, sqlite3.Connection):
-        _, rows = _run(conn, "PRAGMA database_list")
-        for _seq, name, path in rows:
-            if name == "main":
-                return os.path.realpath(path) if path else ":memory:"
-        return ":memory:"
-    info = conn.info
-    host = info.host or "localhost"
-    return f"{host}:{info.port}/{info.dbname}"

@@ -187,16 +187,6 @@ def test_missing_table_is_not_found(conn: Any) -> None:
     assert caught.value.kind == "not-found"
 
 
-def test_db_identity(conn: Any, db_url: str) -> None:
-    identity = database.db_identity(conn)
-    if db_url.startswith("sqlite"):
-        assert identity == os.path.realpath(sqlite_path(db_url))
-    else:
-        port = db_url.rsplit(":", 1)[1].split("/")[0]
-        assert identity == f"127.0.0.1:{port}/postgres"
-        assert PG_PASSWORD not in identity
-
-
 def test_missing_sqlite_file_is_not_found_and_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "db.sqlite3"
     with pytest.raises(ProbeError) as caught:
