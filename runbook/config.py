@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from runbook import secrets
+from runbook import production, secrets
 
 DEFAULT_QUEUE = "academy-video-jobs"
 DEFAULT_BUCKET = "academy-video"
@@ -243,3 +244,28 @@ def parse_duration(value: str, setting: str) -> float:
     if not m:
         raise ConfigError(setting, "expected a duration like 30m, 90s or 2h")
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def log_zone(explicit: str | None, env: Mapping[str, str] | None) -> tuple[tzinfo, str]:
+    """The zone of a program's naive log timestamps, and where that came from.
+
+    ``--log-timezone`` wins; else the program's ``TZ``, then ``TIME_ZONE``; else, when its
+    ``DJANGO_SETTINGS_MODULE`` is one of production's, the ``TIME_ZONE`` those settings fix (Django sets ``TZ``
+    from it before the first log line, ``runbook.production.TIME_ZONE``); else UTC. A value that names no zone
+    is skipped, never fatal: the option itself is validated up front.
+    """
+    from runbook.logs import timezone_named  # here: runbook.logs is heavier than this module
+
+    candidates: list[tuple[str | None, str]] = [(explicit, "--log-timezone")]
+    if env is not None:
+        candidates += [(env.get("TZ"), "TZ"), (env.get("TIME_ZONE"), "TIME_ZONE")]
+        settings = (env.get("DJANGO_SETTINGS_MODULE") or "").strip()
+        if settings in production.DJANGO_SETTINGS:
+            candidates.append((production.TIME_ZONE, f"DJANGO_SETTINGS_MODULE={settings}"))
+    for value, why in candidates:
+        if value and value.strip():
+            try:
+                return timezone_named(value.lstrip(":")), f"{value.strip()} ({why})"
+            except ValueError:
+                continue
+    return UTC, "UTC (no zone known)"

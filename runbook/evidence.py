@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from runbook import clients
-from runbook.config import ConfigError, Side, side_from_env
+from runbook.config import ConfigError, Side, log_zone, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
@@ -168,8 +168,8 @@ class Evidence:
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
             "videos.progress": self._progress,
-            "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
-            "log.api": lambda: self._log(t.api_log, "--api-log"),
+            "log.worker": lambda: self._log(t.worker_log, "--worker-log", self._worker_env),
+            "log.api": lambda: self._log(t.api_log, "--api-log", lambda: t.api.env),
             "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
             "worker.processes": lambda: process.find_processes(t.worker_process),
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
@@ -310,16 +310,28 @@ class Evidence:
         finally:
             conn.close()
 
-    def _log(self, spec: str | None, option: str) -> Any:
+    def _worker_env(self) -> Any:
+        """The worker's environment if it can be had (for the zone of its log's timestamps), else ``None``."""
+        try:
+            side: Side = self.get("worker.side")
+        except Exception:  # not configured or unreadable: the zone falls back, the log is still read
+            return None
+        return side.env
+
+    def _log(self, spec: str | None, option: str, env: Callable[[], Any]) -> Any:
         if not spec:
             raise NotConfigured(option)
         _check_text_file(spec)
+        # Naive timestamps (a file of the real worker's lines) are read in the program's zone; docker's and
+        # CloudWatch's own stamps carry theirs.
+        explicit = self.target.log_timezone
+        zone, _ = log_zone(explicit, None if explicit else env())
         docker_client = self._docker() if spec.startswith("docker:") else None
         logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
         with open_lines(
             spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
         ) as lines:
-            return summarize(lines, source=spec)
+            return summarize(lines, source=spec, tz=zone)
 
 
 #: Leading bytes of compressed files (a rotated ``worker.log.1.gz`` given by mistake).

@@ -37,5 +37,7 @@ class Target:
     #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
     long_job_after: float = 600.0
     timeout: float = 3.0
+    #: ``--log-timezone``: the zone of naive log timestamps; ``None``: each program's own (see config.log_zone).
+    log_timezone: str | None = None
     lang: str = "ko"
     services: dict[str, str] = field(default_factory=dict)

@@ -12,33 +12,38 @@ or a CloudWatch group (:func:`open_lines`)::
 
 from __future__ import annotations
 
-from runbook.logs.classify import EventKind, parse_timestamp
+from runbook.logs.classify import EventKind, is_continuation, parse_timestamp, timezone_named
 from runbook.logs.errors import LogSourceError
-from runbook.logs.parser import BlockSource, Event, iter_events, parse_line, summarize
+from runbook.logs.parser import BlockSource, Event, Record, iter_events, iter_records, parse_line, summarize
 from runbook.logs.patterns import GREP_PATTERN, MAX_SCAN
 from runbook.logs.sources import LogLines, SourceKind, open_lines, parse_spec
 from runbook.logs.summary import Summarizer
-from runbook.logs.timeline import MAX_EVENTS, LogSummary, SkipReason, Stage, VideoTimeline
+from runbook.logs.timeline import MAX_EVENTS, Attempt, LogSummary, SkipReason, Stage, VideoTimeline
 
 __all__ = [
     "GREP_PATTERN",
     "MAX_EVENTS",
     "MAX_SCAN",
+    "Attempt",
     "BlockSource",
     "Event",
     "EventKind",
     "LogLines",
     "LogSourceError",
     "LogSummary",
+    "Record",
     "SkipReason",
     "SourceKind",
     "Stage",
     "Summarizer",
     "VideoTimeline",
+    "is_continuation",
     "iter_events",
+    "iter_records",
     "open_lines",
     "parse_line",
     "parse_spec",
     "parse_timestamp",
     "summarize",
+    "timezone_named",
 ]

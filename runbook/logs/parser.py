@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol, runtime_checkable
 
-from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
+from runbook.logs.classify import EventKind, Fields, classify, is_continuation, parse_timestamp
 from runbook.logs.errors import LogSourceError
 from runbook.logs.parallel import PARALLEL_MIN_BYTES, available_workers, summarize_range
 from runbook.logs.scan import iter_spans
@@ -32,7 +33,7 @@ from runbook.logs.timeline import LogSummary
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BlockSource", "Event", "iter_events", "parse_line", "summarize"]
+__all__ = ["BlockSource", "Event", "Record", "iter_events", "iter_records", "parse_line", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -61,29 +62,87 @@ class BlockSource(Protocol):
         ...
 
 
-def parse_line(line: str | bytes, line_no: int = 0) -> Event | None:
+def parse_line(line: str | bytes, line_no: int = 0, *, tz: tzinfo = UTC) -> Event | None:
     """Recognise one log line, whatever prefix it carries; ``None`` for any other line. Never raises.
 
-    A ``[HANDLER] Lock acquisition failed, skipping`` line names no video, so its ``video_id`` is
-    ``None`` here; :func:`summarize` attributes it to the video received last.
+    The runbook's ``[HANDLER] Lock acquisition failed, skipping`` names no video, so its ``video_id`` is
+    ``None`` here; :func:`summarize` attributes it to the video received last. A continuation line (a
+    traceback's, ``NoneType: None``) is ``None``: see :func:`iter_records`. ``tz``: the zone of a timestamp
+    that carries none (``--log-timezone``).
     """
     data = as_line(line)
     raw = classify(data)
     if raw is None:
         return None
     kind, video_id, fields = raw
-    return Event(kind, video_id, parse_timestamp(timestamp_head(data)), line_no, fields)
+    return Event(kind, video_id, parse_timestamp(timestamp_head(data), tz), line_no, fields)
 
 
-def iter_events(lines: Iterable[str | bytes]) -> Iterator[Event]:
+@dataclass(frozen=True)
+class Record:
+    """One log record: its first line and the continuation lines after it (a traceback, ``NoneType: None``,
+    the rest of a multi-line message), with the event of its first line if it is one the runbook reads."""
+
+    line_no: int
+    first: str
+    continuation: tuple[str, ...]
+    event: Event | None
+
+
+#: The level of a record in the real worker's or API's format (after any docker/CloudWatch stamp).
+_LEVEL = re.compile(
+    rb"(?:\d{4}-\d{2}-\d{2}T\S+ )?(?:\[([A-Z]{4,8})\] \d{4}-|\d{4}-\d{2}-\d{2}[ T][\d:.,]+ \[([A-Z]{4,8})\] )"
+)
+
+
+def _error_level(line: bytes) -> bool | None:
+    """``True``/``False`` for a record in the real format at ERROR or above / below it; ``None`` unformatted."""
+    m = _LEVEL.match(line)
+    if m is None:
+        return None
+    return (m.group(1) or m.group(2)) in (b"ERROR", b"CRITICAL")
+
+
+def iter_records(lines: Iterable[str | bytes], *, tz: tzinfo = UTC) -> Iterator[Record]:
+    """Group lines into records: a continuation line (:func:`~runbook.logs.classify.is_continuation`: a
+    traceback, ``NoneType: None``) belongs to the record before it and is never an event of its own; so does
+    an unformatted line that is no event after an ERROR record in the real format (ffmpeg's stderr inside
+    ``Video processing failed: ... stderr=...``). Lines are numbered from 1."""
+    current: tuple[int, bytes, list[bytes]] | None = None
+    error_record = False
+    for line_no, line in enumerate(lines, 1):
+        data = as_line(line)
+        if current is not None and (
+            is_continuation(data) or (error_record and _error_level(data) is None and classify(data) is None)
+        ):
+            current[2].append(data)
+            continue
+        if current is not None:
+            yield _record(*current, tz)
+        current = (line_no, data, [])
+        error_record = bool(_error_level(data))
+    if current is not None:
+        yield _record(*current, tz)
+
+
+def _record(line_no: int, first: bytes, rest: list[bytes], tz: tzinfo) -> Record:
+    def decode(data: bytes) -> str:
+        return data.decode("utf-8", "replace")
+
+    return Record(line_no, decode(first), tuple(map(decode, rest)), parse_line(first, line_no, tz=tz))
+
+
+def iter_events(lines: Iterable[str | bytes], *, tz: tzinfo = UTC) -> Iterator[Event]:
     """Yield the :class:`Event` of each recognised line, numbering lines from 1."""
     for line_no, line in enumerate(lines, 1):
-        event = parse_line(line, line_no)
+        event = parse_line(line, line_no, tz=tz)
         if event is not None:
             yield event
 
 
-def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | None = None) -> LogSummary:
+def summarize(
+    lines: Iterable[str | bytes], *, source: str = "", workers: int | None = None, tz: tzinfo = UTC
+) -> LogSummary:
     """Reduce a log to a :class:`LogSummary` in one streaming pass; never raises on bad input.
 
     ``lines`` may be any iterable of lines, a binary file object, or what
@@ -93,12 +152,13 @@ def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | 
     (default: one per available core; ``workers=1`` keeps it in this process). Memory grows with
     the number of distinct videos, not with the number of lines. Only a failing source raises
     (:class:`~runbook.logs.errors.LogSourceError`), or a single ``str``/``bytes`` given instead of
-    lines (``TypeError``).
+    lines (``TypeError``). ``tz``: the zone of timestamps that carry none (``--log-timezone``; the real
+    worker logs naive local time).
     """
     if isinstance(lines, str | bytes):
         # A path or one line given where lines are expected: every character would be a "line".
         raise TypeError("summarize() takes lines, e.g. open_lines(path) or a list of lines, not one str/bytes")
-    summarizer = Summarizer(source)
+    summarizer = Summarizer(source, tz=tz)
     if isinstance(lines, LogLines) and _summarize_file(summarizer, lines, workers):
         return summarizer.result()
     if isinstance(lines, BlockSource):

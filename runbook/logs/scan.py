@@ -130,9 +130,10 @@ def _common_prefix(group: list[bytes]) -> bytes:
 
 #: Bytes that must follow an anchor for its line to be worth classifying. Every phrase with "SQS"
 #: that the classifier knows goes on with one of them ("SQS_JOB_...", "(SQS) started", "SQS
-#: unavailable"); a line whose only "SQS" is, say, botocore's "AmazonSQS.ReceiveMessage" can give no
-#: event, so it is dropped here for one byte comparison instead of being sliced out and classified.
-_FOLLOWED_BY: Final = {ANCHOR_SQS: b"_) "}
+#: unavailable", "SQSQueueClient", "from SQS: "); a line whose only "SQS" is, say, botocore's
+#: "AmazonSQS.ReceiveMessage" or the real worker's "[VIDEO-WORKER-SQS]" tag can give no event, so it is
+#: dropped here for one byte comparison instead of being sliced out and classified.
+_FOLLOWED_BY: Final = {ANCHOR_SQS: b"_) Q:"}
 
 #: ``(probe byte, its offset in the anchors, their common prefix, the anchors when more than one,
 #: the bytes one of which must follow a lone anchor)``
@@ -305,10 +306,30 @@ def has_anchor(line: bytes) -> bool:
         b"SQS" in line
         or b"[HANDLER]" in line
         or b"config error" in line
-        or b"Video processing failed" in line
+        or b"Video processing" in line
         or b"Video job enqueue" in line
         or b"row exists=" in line
         or b"/upload/complete" in line
+        or b"/retry" in line
+        or b"[TRANSCODER]" in line
+        or b"[PROCESSOR]" in line
+        or b"Video Worker" in line
+        or b"VIDEO_" in line
+        or b"(expected PROCESSING)" in line
+        or b"Failed to" in line
+        or b"Error enqueuing" in line
+        or b"Cannot" in line
+        or b"Invalid" in line
+        or b"IDEMPOTENT_SKIP" in line
+        or b"Redis" in line
+        or b"Found credentials" in line
+        or b"download retry" in line
+        or b"thumbnail failed" in line
+        or b"R2 raw delete" in line
+        or b"Unexpected error" in line
+        or b"Too many consecutive" in line
+        or b"raceful shutdown" in line
+        or b"Unhandled exception" in line
     )
 
 

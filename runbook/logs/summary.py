@@ -7,6 +7,7 @@ then take :meth:`Summarizer.result`. State grows with distinct videos only.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
 from typing import Final
 
@@ -17,8 +18,33 @@ from runbook.logs.timeline import MAX_MESSAGES, LogSummary, _Video
 
 #: First bytes a line can have when it starts with a timestamp (digits, '[', blanks).
 _TS_FIRST: Final = b"0123456789[ \t"
-#: Kinds that belong to a video's timeline (the API's enqueue lines are kept per source instead).
-_PER_VIDEO: Final = frozenset(EventKind) - {EventKind.ENQUEUED, EventKind.ENQUEUE_FAILED}
+#: The API's per-video lines: kept per source (enqueued / failed), not in a worker timeline.
+_API_VIDEO: Final = frozenset({EventKind.ENQUEUED, EventKind.ENQUEUE_FAILED, EventKind.ENQUEUE_REFUSED})
+#: Lines about the process, not a video.
+_SOURCE: Final = frozenset(
+    {
+        EventKind.STARTED,
+        EventKind.CONFIG_ERROR,
+        EventKind.SQS_UNAVAILABLE,
+        EventKind.CREDENTIALS_FOUND,
+        EventKind.QUEUE_CLIENT,
+        EventKind.SQS_ERROR,
+        EventKind.INVALID_MESSAGE,
+        EventKind.REDIS_CONNECTED,
+        EventKind.REDIS_UNAVAILABLE,
+        EventKind.REDIS_ERROR,
+        EventKind.LOOP_ERROR,
+        EventKind.WORKER_EXIT,
+        EventKind.SHUTDOWN,
+        EventKind.API_ERROR,
+    }
+)
+#: Kinds that belong to a video's timeline.
+_PER_VIDEO: Final = frozenset(EventKind) - _API_VIDEO - _SOURCE
+#: Per-video lines that name no video: they belong to the message received last in the stream.
+_ATTRIBUTED: Final = frozenset({EventKind.SKIP_LOCK, EventKind.DOWNLOAD_RETRY})
+#: An enqueue failure line without its reason takes the queue client's error logged this many lines before.
+_REASON_LINES: Final = 8
 #: Bytes of a line kept as its raw timestamp; converted only for the timestamps that are reported.
 _TS_BYTES: Final = 40  # "[2024-05-01T12:00:00.123456789+09:00" is 36
 
@@ -30,6 +56,8 @@ _K_RECEIVED = EventKind.RECEIVED
 _K_SKIP_LOCK = EventKind.SKIP_LOCK
 _K_SQS_UNAVAILABLE = EventKind.SQS_UNAVAILABLE
 _K_STARTED = EventKind.STARTED
+_K_SQS_ERROR = EventKind.SQS_ERROR
+_K_ENQUEUE_FAILED = EventKind.ENQUEUE_FAILED
 
 
 def as_line(line: str | bytes) -> bytes:
@@ -57,8 +85,9 @@ class Summarizer:
     source when that matters.
     """
 
-    def __init__(self, source: str = "") -> None:
+    def __init__(self, source: str = "", *, tz: tzinfo = UTC) -> None:
         self.source = source
+        self.tz = tz  # naive timestamps are in this zone (--log-timezone)
         self._lines = 0
         self._first_ts: bytes | None = None
         self._last_ts: bytes | None = None
@@ -75,6 +104,12 @@ class Summarizer:
         self._videos: dict[int, _Video] = {}
         self._last_received: int | None = None
         self._unattributed = 0
+        self._queue_failure: dict[str, str] = {}
+        self._queue_failure_line = -_REASON_LINES - 1
+        self._region: str | None = None
+        self._credentials: str | None = None
+        self._redis: str | None = None
+        self._redis_error: str | None = None
 
     @property
     def lines(self) -> int:
@@ -125,25 +160,35 @@ class Summarizer:
             self._last_ts = ts
         if kind is _K_RECEIVED:
             self._last_received = vid  # None for a truncated line: better unattributed than wrong
-        elif vid is None and kind is _K_SKIP_LOCK:
+        elif vid is None and kind in _ATTRIBUTED:
             vid = self._last_received
             if vid is None:
-                self._unattributed += 1
+                if kind is _K_SKIP_LOCK:
+                    self._unattributed += 1
                 return
         if vid is not None and kind in _PER_VIDEO:
             video = self._videos.get(vid)
             if video is None:
                 video = self._videos[vid] = _Video()
             video.add(kind, fields, ts)
-        elif vid is None:
+        elif vid is None or kind in _SOURCE:
+            if kind is _K_SQS_ERROR:
+                self._queue_failure = dict(fields)
+                self._queue_failure_line = line_no
             self._source_event(kind, dict(fields))
         elif kind is _K_ENQUEUED:
             self._enqueued[vid] = ts
-        else:  # ENQUEUE_FAILED
+        elif kind is _K_ENQUEUE_FAILED:
             error = dict(fields).get("error", "")
+            if not error and line_no - self._queue_failure_line <= _REASON_LINES:
+                # "Failed to enqueue video job: video_id=N" says no why; the queue client's line before it does.
+                error = self._queue_failure.get("error", "")
             # The access log's bare "HTTP 503" follows the API's own line; keep the line that says why.
             if error != "HTTP 503" or not self._enqueue_failures.get(vid):
                 self._enqueue_failures[vid] = error
+        else:  # ENQUEUE_REFUSED: the API would not send (status not UPLOADED, no tenant)
+            status = dict(fields).get("status")
+            self._enqueue_failures[vid] = f"not enqueued (status={status})" if status else "not enqueued (no tenant)"
 
     def _source_event(self, kind: EventKind, fields: dict[str, str]) -> None:
         if kind is _K_STARTED:
@@ -158,16 +203,29 @@ class Summarizer:
                 self._config_variables[variable] = None
         elif kind is _K_SQS_UNAVAILABLE:
             self._sqs_error = fields.get("error", self._sqs_error)
+        elif kind is EventKind.QUEUE_CLIENT:
+            self._region = fields.get("region", self._region)
+        elif kind is EventKind.CREDENTIALS_FOUND:
+            self._credentials = fields.get("source", self._credentials)
+        elif kind is EventKind.REDIS_CONNECTED:
+            self._redis = f"{fields.get('host')}:{fields.get('port')} db={fields.get('db')}"
+        elif kind is EventKind.REDIS_UNAVAILABLE or kind is EventKind.REDIS_ERROR:
+            self._redis_error = fields.get("error") or str(kind)
 
     def result(self) -> LogSummary:
         """The summary of everything fed so far (the summarizer can keep being fed afterwards)."""
         counts = dict(self._counts)
+        tz = self.tz
+
+        def parse(ts: bytes | None) -> datetime | None:
+            return parse_timestamp(ts, tz)
+
         return LogSummary(
             source=self.source,
             lines=self._lines,
             events=sum(counts.values()),
-            first_ts=parse_timestamp(self._first_ts),
-            last_ts=parse_timestamp(self._last_ts),
+            first_ts=parse(self._first_ts),
+            last_ts=parse(self._last_ts),
             counts=MappingProxyType(counts),
             first_line=MappingProxyType(dict(self._first_line)),
             last_line=MappingProxyType(dict(self._last_line)),
@@ -178,8 +236,13 @@ class Summarizer:
             config_variables=tuple(self._config_variables),
             sqs_unavailable=counts.get(EventKind.SQS_UNAVAILABLE, 0),
             sqs_error=self._sqs_error,
-            enqueued=MappingProxyType({vid: parse_timestamp(ts) for vid, ts in self._enqueued.items()}),
+            enqueued=MappingProxyType({vid: parse(ts) for vid, ts in self._enqueued.items()}),
             enqueue_failures=MappingProxyType(dict(self._enqueue_failures)),
-            timelines=MappingProxyType({vid: v.freeze(vid) for vid, v in self._videos.items()}),
+            timelines=MappingProxyType({vid: v.freeze(vid, parse) for vid, v in self._videos.items()}),
             unattributed_skips=self._unattributed,
+            queue_failure=MappingProxyType(dict(self._queue_failure)),
+            region=self._region,
+            credentials=self._credentials,
+            redis=self._redis,
+            redis_error=self._redis_error,
         )
