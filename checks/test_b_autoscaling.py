@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runbook import production
 from runbook.evidence import Evidence
 from runbook.findings import Unknown, fail, unknown
 from runbook.message_state import infer, worker_visibility
@@ -30,13 +31,28 @@ def test_scaler_lambda(evidence: Evidence, target: Target) -> None:
         if alternative is not None:
             cap = alternative.env.get("MAX_INSTANCES_PER_TYPE", "1")
             if cap.isdigit() and int(cap) < 2:
-                fail("scaler-cap-too-low", function=alternative.name, cap=cap, region=target.api.region)
+                fail(
+                    "scaler-cap-too-low",
+                    function=alternative.name,
+                    setting="MAX_INSTANCES_PER_TYPE",
+                    cap=cap,
+                    region=target.api.region,
+                )
             return
         if _policy_alternative(evidence):
             return
         fail("scaler-lambda-missing", function=target.scaler_lambda, region=target.api.region)
     if error is not None:
         unknown("probe-error", dependency=error.dependency, error=str(error))
+    _, high = _scaler_bounds(evidence)
+    if high < 2:  # the Lambda's own cap: never a second worker, whatever the group allows
+        fail(
+            "scaler-cap-too-low",
+            function=target.scaler_lambda,
+            setting=production.SCALER_MAX_VARIABLE,
+            cap=high,
+            region=target.api.region,
+        )
 
 
 def test_scaler_rule(evidence: Evidence, target: Target) -> None:
@@ -108,6 +124,22 @@ def _backlog_ages(evidence: Evidence, queue: Any, now: datetime) -> list[float] 
     return ages
 
 
+def _scaler_bounds(evidence: Evidence) -> tuple[int, int]:
+    """The Lambda's own ``VIDEO_WORKER_ASG_MIN`` / ``VIDEO_WORKER_ASG_MAX`` (only these two of its variables are
+    read), else production's defaults (lambda_function.py:38-40, ``runbook.production``)."""
+    function = _optional(evidence, "scaler.lambda")
+    env = getattr(function, "env", None) or {}
+
+    def bound(name: str, default: int) -> int:
+        raw = str(env.get(name, "")).strip()
+        return int(raw) if raw.isdigit() else default
+
+    return (
+        bound(production.SCALER_MIN_VARIABLE, production.SCALER_MIN_DEFAULT),
+        bound(production.SCALER_MAX_VARIABLE, production.SCALER_MAX_DEFAULT),
+    )
+
+
 def test_desired_follows_queue(evidence: Evidence, target: Target) -> None:
     """부록 B 1: every minute the Lambda sets desired = clamp(visible + in-flight, MinSize, MaxSize).
 
@@ -119,7 +151,10 @@ def test_desired_follows_queue(evidence: Evidence, target: Target) -> None:
     group = evidence.need("asg")
     queue = evidence.need("sqs.api")
     depth = queue.visible + queue.in_flight
-    expected = max(group.min_size, min(group.max_size, depth))
+    # The real Lambda clamps with its own VIDEO_WORKER_ASG_MIN/MAX (not the group's bounds); AWS then refuses a
+    # value outside [MinSize, MaxSize] (부록 B 2's finding), so the group can reach at most the overlap.
+    low, high = _scaler_bounds(evidence)
+    expected = max(group.min_size, min(group.max_size, max(low, min(high, depth))))
     if group.desired >= expected:
         return
     now = datetime.now(UTC)

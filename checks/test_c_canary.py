@@ -22,6 +22,7 @@ from runbook import canary, clients, commands
 from runbook.evidence import Evidence
 from runbook.findings import fail, unknown
 from runbook.logs import SkipReason, Stage, open_lines, summarize
+from runbook.probes import api as api_probe
 from runbook.probes import database, redis_
 from runbook.probes.errors import ProbeError
 from runbook.signals import Signal, Thresholds, measure
@@ -46,15 +47,19 @@ def _settle(evidence: Evidence) -> None:
             continue
 
 
-def _probes(target: Target, video_id: int) -> canary.CanaryProbes:
+def _row(target: Target, video_id: int) -> database.VideoRow | None:
+    conn = clients.db_connect(target.api.database.url or "", target.timeout)
+    try:
+        return database.video_rows(conn, target.video_table, (video_id,)).get(video_id)
+    finally:
+        conn.close()
+
+
+def _probes(target: Target, video_id: int, tenant_id: int | None) -> canary.CanaryProbes:
     api = target.api
 
     def status() -> str | None:
-        conn = clients.db_connect(api.database.url or "", target.timeout)
-        try:
-            row = database.video_rows(conn, target.video_table, (video_id,)).get(video_id)
-        finally:
-            conn.close()
+        row = _row(target, video_id)
         return row.status if row is not None else None
 
     def cancel_ttl() -> float | None:
@@ -64,7 +69,12 @@ def _probes(target: Target, video_id: int) -> canary.CanaryProbes:
         client = clients.redis_client(r.host, r.port, r.password, r.db, target.timeout)
         try:
             keys = redis_.video_keys(
-                client, (video_id,), lock_key=target.lock_key, cancel_key=target.cancel_key, progress_key=None
+                client,
+                (video_id,),
+                lock_key=target.lock_key,
+                cancel_key=target.cancel_key,
+                progress_key=None,
+                tenants={video_id: tenant_id},
             )
         finally:
             client.close()
@@ -110,14 +120,24 @@ def test_canary_end_to_end(
     if target.api.database.url is None:
         unknown("not-configured", setting="DATABASE_URL or DB_HOST")
     _settle(evidence)
+    row = _row(target, video_id)
+    tenant_id, tenant_code = (row.tenant_id, row.tenant_code) if row is not None else (None, None)
     facts = {
         "video_id": video_id,
         "api_container": target.api_container,
         "logs_cmd": commands.worker_logs(target),
-        "retry_cmd": commands.retry_video(target, video_id),
+        "retry_cmd": commands.retry_video(target, video_id, tenant_code),
     }
     try:
-        result = canary.run(base, video_id, _probes(target, video_id), timeout=timeout, request_timeout=target.timeout)
+        result = canary.run(
+            base,
+            video_id,
+            _probes(target, video_id, tenant_id),
+            timeout=timeout,
+            request_timeout=target.timeout,
+            prefix=target.api_prefix,
+            headers=api_probe.headers(target.api_token, target.api_tenant or tenant_code),
+        )
     except ProbeError as exc:
         record_signal(measure("canary_seconds", None, thresholds, source, str(exc)))
         if exc.kind == "unreachable" and exc.code in ("502", "503", "504"):
@@ -130,7 +150,8 @@ def test_canary_end_to_end(
     record_signal(signal)
     if result.outcome == "cancel-skipped":
         ttl = "∞" if result.cancel_ttl is None or result.cancel_ttl < 0 else str(int(result.cancel_ttl))
-        fail("cancel-requested", key=target.cancel_key.format(id=video_id), ttl=ttl, **facts)
+        key = target.cancel_key.replace("{tenant}", str(tenant_id if tenant_id is not None else "<tenant>"))
+        fail("cancel-requested", key=key.replace("{id}", str(video_id)), ttl=ttl, **facts)
     if result.outcome == "failed":
         fail("job-failed", error=f"canary: status {result.status}", **facts)
     if result.outcome == "timeout":

@@ -43,15 +43,17 @@ def test_same_queue(evidence: Evidence, target: Target) -> None:
     facts = {
         "api_queue": api.queue_name,
         "worker_queue": worker.queue_name,
-        "api_region": api.region,
-        "worker_region": worker.region,
+        "api_region": api.queue_region,
+        "worker_region": worker.queue_region,
         "restart_cmd": commands.restart_worker(target),
     }
-    if api.region != worker.region:
+    # The region each queue client really uses: AWS_REGION, else production's default (AWS_DEFAULT_REGION is
+    # ignored by libs/queue/client.py:87).
+    if api.queue_region != worker.queue_region:
         fail(
             "region-mismatch",
-            api_url=f"{api.region}/{api.queue_name}",
-            worker_url=f"{worker.region}/{worker.queue_name}",
+            api_url=f"{api.queue_region}/{api.queue_name}",
+            worker_url=f"{worker.queue_region}/{worker.queue_name}",
             **facts,
         )
     if api.queue_name != worker.queue_name:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from runbook import commands
-from runbook.config import DEFAULT_BUCKET, REQUIRED_WORKER_VARS
 from runbook.evidence import Evidence
 from runbook.findings import fail, unknown
 from runbook.logs import EventKind
+from runbook.production import REQUIRED_WORKER_VARS
 from runbook.target import Target
 
 pytestmark = [
@@ -21,20 +21,12 @@ pytestmark = [
 
 @pytest.mark.parametrize("names", REQUIRED_WORKER_VARS, ids=["/".join(n) for n in REQUIRED_WORKER_VARS])
 def test_required_variable(evidence: Evidence, target: Target, names: tuple[str, ...]) -> None:
+    """The real ``load_config`` requires each (the bucket pair as one, with no default) and exits on the first
+    one missing or empty (apps/worker/video_worker/config.py:88-116, ``runbook.production``)."""
     worker = evidence.need("worker.side")
     present = [n for n in names if worker.env.get(n, "").strip()]
-    label = " 또는 ".join(names)
-    if len(names) == 1 and not present:
-        fail("config-missing", var=names[0], restart_cmd=commands.restart_worker(target))
     if not present:
-        # The bucket pair has a default (academy-video): missing both is a fault only if that bucket is absent.
-        _, error = evidence.attempt("r2.worker")
-        if error is not None and error.kind == "not-found":
-            fail(
-                "config-missing",
-                var=f"{label} (기본값 {DEFAULT_BUCKET} 버킷 없음)",
-                restart_cmd=commands.restart_worker(target),
-            )
+        fail("config-missing", var=" / ".join(names), restart_cmd=commands.restart_worker(target))
 
 
 def test_start_log(evidence: Evidence, target: Target) -> None:

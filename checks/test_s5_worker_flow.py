@@ -35,12 +35,18 @@ def _judge(evidence: Evidence, target: Target, video_id: int) -> None:
     if timeline.stage == "failed":
         error = timeline.error or ""
         if "not_found" in error:
-            why = ""
+            why = why_en = ""
             if timeline.row_exists is False:
                 why = " — 행 삭제 또는 다른 DB (row exists=False)"
+                why_en = ": the row was deleted, or the worker reads another database (row exists=False)"
             elif timeline.row_exists is True:
                 why = " — 행은 있음: 연결/락 문제 (row exists=True)"
-            fail("complete-not-found", row_exists=timeline.row_exists, why=why, **facts)
+                why_en = ": the row exists: a connection or lock problem (row exists=True)"
+            if timeline.redelivered:
+                # The real worker sets visibility 0 after a failure: the message came back and was skipped.
+                why += "; 재전달된 메시지는 `Cannot mark video ... as PROCESSING`으로 skip됨"
+                why_en += "; the redelivered message was skipped (`Cannot mark video ... as PROCESSING`)"
+            fail("complete-not-found", row_exists=timeline.row_exists, why=why, why_en=why_en, **facts)
         if error:
             fail("processing-exception", error=error, **facts)
         fail("job-failed", error="SQS_JOB_FAILED", **facts)

@@ -57,7 +57,15 @@ def test_progress_endpoint(evidence: Evidence, target: Target, video_id: int | N
     done = [vid for vid in ids if rows.get(vid) is not None and rows[vid].status == "READY"]
     if not done:
         unknown("not-configured", setting="--video-id (READY 상태 영상)")
-    progress = evidence.need("videos.progress")
+    progress, error = evidence.attempt("videos.progress")
+    if error is not None and error.kind in ("auth", "denied"):
+        # The real API wants a staff user's token for its tenant (runbook.production): without one it cannot be
+        # asked, and a 401 is no verdict on Redis.
+        unknown("not-configured", setting=f"RUNBOOK_API_TOKEN ({error})")
+    if error is not None and error.kind == "not-found":
+        unknown("not-configured", setting=f"--api-prefix / --api-tenant ({error})")
+    if error is not None:
+        unknown("probe-error", dependency=error.dependency, error=str(error))
     for vid in done:
         answer = progress.get(vid)
         if answer is not None and answer.status != "READY":

@@ -36,11 +36,14 @@ MAX_ROWS = 200
 MAX_COMMANDS = 3
 #: The user property that carries the rows to the report (``fixtures.reporting``).
 ROWS_PROPERTY = "runbook_rows"
-#: A PROCESSING video whose message is in one of these states has no worker on it: it stays PROCESSING, and
-#: when the message comes back the handler skips it (`Cannot mark video N as PROCESSING`).
-_ORPHANED = frozenset({"expired", "failed-visible", "failed-kept", "never-enqueued"})
+#: A PROCESSING video whose message is gone with no completion has no worker on it and never will: the real
+#: ``mark_processing`` would re-encode a PROCESSING row (repositories_video.py:439-440), but no message is left to
+#: bring it back. (Its message merely visible again is re-encoded on the next receive, or skipped on a stale lock.)
+_ORPHANED = frozenset(
+    {"never-enqueued", "elsewhere", "counters-none-in-flight", "counters-none-visible", "failed-redelivered"}
+)
 #: Runbook order, for ties between causes of a table.
-_CAUSE_ORDER = ("stale-lock", "status-not-uploaded", "cancel-requested", "no-message-received")
+_CAUSE_ORDER = ("stale-lock", "status-not-uploaded", "cancel-requested", "db-mismatch", "no-message-received")
 
 
 class Diagnosis(NamedTuple):
@@ -88,8 +91,21 @@ class _Context:
         self.queue = _optional(evidence, "sqs.api")
         worker = _optional(evidence, "worker.side")
         self.visibility = worker_visibility(worker.env if worker is not None else None)
+        self.worker_db = worker.database.identity if worker is not None else None
         self.now = datetime.now(UTC)
         self.redis_cli = commands.redis_cli(target.api)
+
+    def tenant(self, vid: int) -> tuple[str | None, str | None]:
+        """(tenant id, tenant code) of a video: its row's, else the one the worker's log saw in its message."""
+        row = self.rows.get(vid)
+        if row is not None and getattr(row, "tenant_id", None) is not None:
+            return str(row.tenant_id), getattr(row, "tenant_code", None)
+        timeline = self.worker_log.timelines.get(vid) if self.worker_log is not None else None
+        return (getattr(timeline, "tenant_id", None) if timeline is not None else None), None
+
+    def key(self, template: str, vid: int) -> str:
+        tenant, _ = self.tenant(vid)
+        return template.replace("{tenant}", tenant or "<tenant>").replace("{id}", str(vid))
 
     def enqueue_text(self, vid: int) -> str:
         if self.api_log is None:
@@ -112,6 +128,8 @@ def diagnose(ctx: _Context, vid: int) -> Diagnosis:
                     visibility=ctx.visibility)  # fmt: skip
     lock = _ttl(keys.lock_ttl_seconds) if keys is not None and keys.lock_present else "—"
     cancel = _ttl(keys.cancel_ttl_seconds) if keys is not None and keys.cancel_present else "—"
+    if keys is not None and "cancel" in getattr(keys, "unknown", ()):
+        cancel = "?"  # the cancel key names the video's tenant, and it is not known
     phase = _phase(timeline, ctx.lang)
     enqueue = ctx.enqueue_text(vid)
     words = ("락", "취소", "로그") if ctx.lang != "en" else ("lock", "cancel", "log")
@@ -119,7 +137,8 @@ def diagnose(ctx: _Context, vid: int) -> Diagnosis:
         f" [DB {status} · {words[0]} {lock} · {words[1]} {cancel} · {message.label(ctx.lang)} · "
         f"{words[2]} {phase} · enqueue {enqueue}]"
     )
-    facts: dict[str, object] = {"video_id": vid, "retry_cmd": commands.retry_video(t, vid), "evidence": evidence_line}
+    retry = commands.retry_video(t, vid, ctx.tenant(vid)[1])
+    facts: dict[str, object] = {"video_id": vid, "retry_cmd": retry, "evidence": evidence_line}
     cause = _cause(ctx, vid, status, keys, skipped, message, facts)
     remediation = texts.render(texts.CAUSES, cause, facts, ctx.lang)[1] if cause else ""
     table_row: dict[str, object] = {
@@ -148,32 +167,51 @@ def _cause(
 ) -> str | None:
     """The cause (and its facts, added to ``facts``), or ``None``."""
     t = ctx.target
-    if keys is not None and keys.cancel_present and (skipped == SkipReason.CANCEL or status == "UPLOADED"):
-        facts.update(key=t.cancel_key.format(id=vid), ttl=_ttl(keys.cancel_ttl_seconds))
+    timeline = ctx.worker_log.timelines.get(vid) if ctx.worker_log is not None else None
+    judged = getattr(timeline, "judged", None)
+    cancel_skip = skipped == SkipReason.CANCEL
+    if keys is not None and keys.cancel_present and (cancel_skip or status == "UPLOADED"):
+        facts.update(key=ctx.key(t.cancel_key, vid), ttl=_ttl(keys.cancel_ttl_seconds))
+        return "cancel-requested"
+    if cancel_skip and status == "UPLOADED":
+        # The retry's own message was skipped for its cancel flag (set for 300 s before it enqueued), which has
+        # expired since: nothing will encode the video until it is retried again.
+        facts.update(key=ctx.key(t.cancel_key, vid), ttl="0")
         return "cancel-requested"
     if keys is not None and keys.lock_present and (skipped == SkipReason.LOCK or status == "UPLOADED"):
         # Nobody marked it PROCESSING, yet the lock stands: a crashed worker's lock (TTL 4 h).
         facts.update(
-            key=t.lock_key.format(id=vid), ttl=_ttl(keys.lock_ttl_seconds), status=status, redis_cli=ctx.redis_cli
+            key=ctx.key(t.lock_key, vid), ttl=_ttl(keys.lock_ttl_seconds), status=status, redis_cli=ctx.redis_cli
         )
         return "stale-lock"
     if skipped == SkipReason.STATUS and status != "READY":
+        mark = getattr(judged, "mark_status", None)
+        if mark is None and ctx.rows.get(vid) is not None:
+            # The real repository names the status of a row it found; no status means the worker's database has
+            # no video N while the API's has it.
+            facts.update(
+                api_db=t.api.database.identity or "?",
+                worker_db=f"{ctx.worker_db or '?'}: `Cannot mark video {vid} as PROCESSING` without `status=`",
+                restart_cmd=commands.restart_worker(t),
+            )
+            return "db-mismatch"
+        seen = f"`Cannot mark video {vid} as PROCESSING: status={mark}`" if mark else f"`Cannot mark video {vid}`"
         facts.update(
-            status=status,
-            why=f"`Cannot mark video {vid} as PROCESSING, skipping`",
-            why_en=f"`Cannot mark video {vid} as PROCESSING, skipping`",
+            status=status if mark in (None, status) else f"{status} (the worker saw {mark})",
+            why=f"{seen}, skip 후 메시지 삭제",
+            why_en=f"{seen}, skipped and its message deleted",
         )
         return "status-not-uploaded"
     if skipped == SkipReason.LOCK:
-        facts.update(key=t.lock_key.format(id=vid), ttl="?", status=status, redis_cli=ctx.redis_cli)
+        facts.update(key=ctx.key(t.lock_key, vid), ttl="?", status=status, redis_cli=ctx.redis_cli)
         return "stale-lock"
     if status == "PROCESSING" and message.reason in _ORPHANED:
-        # The message state changes the diagnosis: PROCESSING with no worker on it never finishes, and its
-        # next delivery is skipped. In flight (visibility not expired) it is simply being encoded.
+        # The message state changes the diagnosis: PROCESSING with its message gone never finishes. In flight, the
+        # worker is on it; visible again, the next receive re-encodes it (a PROCESSING row is markable).
         facts.update(
             status=status,
-            why="처리하는 워커 없음 (메시지가 in flight 아님) — 다시 오면 `Cannot mark ... as PROCESSING, skipping`",
-            why_en="no worker holds it (its message is not in flight); its next delivery is skipped",
+            why="처리하는 워커도, 다시 가져갈 메시지도 없음 (마크 후 워커 중단)",
+            why_en="no worker holds it and no message will bring it back (the worker stopped after marking it)",
         )
         return "status-not-uploaded"
     if status == "UPLOADED" and message.state == MessageState.GONE and message.reason == "elsewhere":

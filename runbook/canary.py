@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
@@ -71,12 +71,14 @@ def run(
     timeout: float,
     request_timeout: float,
     interval: float = 0.5,
+    prefix: str = "",
+    headers: Mapping[str, str] | None = None,
 ) -> CanaryResult:
     """Retry ``video_id`` through the API (the one allowed write), then wait for its end state, bounded."""
-    url = api_probe.retry_url(base_url, video_id)
+    url = api_probe.retry_url(base_url, video_id, prefix)
     since = datetime.now(UTC)
     with guard.allow_http_once("POST", url):
-        answer = api_probe.retry(base_url, video_id, timeout=request_timeout)
+        answer = api_probe.retry(base_url, video_id, timeout=request_timeout, headers=headers, prefix=prefix)
     enqueued = time.monotonic()
     seen: dict[str, object] = {"status": None, "cancel": None}
 

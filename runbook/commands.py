@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from runbook import production
 from runbook.config import Side
 from runbook.target import Target
 
@@ -36,9 +37,14 @@ def worker_logs(t: Target) -> str:
     return f"cat {shlex.quote(spec)}" if spec else f"docker logs {t.worker_container} 2>&1"
 
 
-def retry_video(t: Target, video_id: int) -> str:
+def retry_video(t: Target, video_id: int, tenant: str | None = None) -> str:
+    """The real API's retry (``runbook.production``): authenticated, for the video's tenant, under the prefix.
+    The token is named by its variable, never printed."""
     base = t.api.api_base_url or "$API_BASE_URL"
-    return f"curl -X POST {base}/media/videos/{video_id}/retry/"
+    code = t.api_tenant or tenant or "<tenant code>"
+    auth = f'-H "Authorization: {production.AUTH_SCHEME} $RUNBOOK_API_TOKEN"'
+    path = production.RETRY_PATH.replace("{id}", str(video_id))
+    return f'curl -X POST {auth} -H "{production.TENANT_HEADER}: {code}" {base}{t.api_prefix.rstrip("/")}{path}'
 
 
 def redis_cli(side: Side) -> str:

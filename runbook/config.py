@@ -118,6 +118,12 @@ class Side:
     def aws_configured(self) -> bool:
         return self.region is not None
 
+    @property
+    def queue_region(self) -> str:
+        """The region the real queue client uses: ``AWS_REGION``, else its default; ``AWS_DEFAULT_REGION`` is
+        not read (libs/queue/client.py:87, ``runbook.production.REGION_VARIABLE``)."""
+        return (self.env.get(production.REGION_VARIABLE) or "").strip() or production.DEFAULT_REGION
+
 
 def _database(env: Mapping[str, str], source: str) -> DatabaseSettings:
     url = env.get("DATABASE_URL", "").strip()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from runbook import clients
+from runbook import clients, secrets
 from runbook.config import ConfigError, Side, log_zone, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
@@ -188,18 +188,42 @@ class Evidence:
 
     # -- clients ---------------------------------------------------------------------------------------
 
-    def _aws(self, side: Side, service: str) -> Any:
-        if side.region is None:
+    def _aws(self, side: Side, service: str, region: str | None = None) -> Any:
+        region = region or side.region
+        if region is None:
             raise NotConfigured(f"AWS_REGION ({side.name})")
+        access, secret, token = side.aws_access_key, side.aws_secret_key, side.aws_session_token
+        if side.name == "worker" and access is None:
+            # boto3 would fall back to the suite's own credentials (the API's): a worker check signed with them
+            # proves nothing about the worker's. Its instance role, if given, is assumed instead.
+            access, secret, token = self._worker_role()
         return clients.aws_client(
             service,
-            region=side.region,
-            access_key=side.aws_access_key,
-            secret_key=side.aws_secret_key,
-            session_token=side.aws_session_token,
+            region=region,
+            access_key=access,
+            secret_key=secret,
+            session_token=token,
             endpoint_url=side.env.get(_SERVICE_ENDPOINT_VARS.get(service, ""), "") or side.aws_endpoint_url,
             timeout=self.target.timeout,
         )
+
+    def _worker_role(self) -> tuple[str, str, str]:
+        """Temporary credentials of ``--worker-role-arn`` (one AssumeRole per run), else :class:`NotConfigured`."""
+        arn = self.target.worker_role_arn
+        if not arn:
+            raise NotConfigured(
+                "--worker-role-arn (the worker's environment has no AWS keys: its instance role signs its calls, "
+                "and the suite will not check the worker with its own credentials)"
+            )
+        with self._lock:
+            cached: tuple[str, str, str] | None = getattr(self, "_role_credentials", None)
+        if cached is not None:
+            return cached
+        found = sts.assume_role(self._aws(self.target.api, "sts"), arn)
+        secrets.register(found[1:])  # the temporary secret and session token are never printed
+        with self._lock:
+            self._role_credentials = found
+        return found
 
     def _redis(self, side: Side) -> Any:
         if side.redis.host is None:
@@ -234,7 +258,8 @@ class Evidence:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
 
     def _queue(self, side: Side) -> Any:
-        return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)
+        # The region the program's queue client uses (AWS_REGION, else production's default), as it would.
+        return sqs.queue_info(self._aws(side, "sqs", side.queue_region), side.queue_name)
 
     def _dlq(self) -> Any:
         info = self.get("sqs.api")
@@ -285,22 +310,53 @@ class Evidence:
         finally:
             conn.close()
 
+    def _tenants(self) -> dict[int, Any]:
+        """Each video's tenant: the database row's (video → session → lecture → tenant), else the tenant the
+        worker's log saw in its message (a row deleted since still has its keys)."""
+        tenants: dict[int, Any] = {}
+        try:
+            worker_log = self.get("log.worker")
+        except Exception:  # no log: the rows alone
+            worker_log = None
+        if worker_log is not None:
+            for vid, timeline in worker_log.timelines.items():
+                if timeline.tenant_id:
+                    tenants[vid] = timeline.tenant_id
+        try:
+            rows = self.get("videos.rows")
+        except Exception:  # the database is §9's own finding
+            rows = {}
+        for vid, row in rows.items():
+            if row.tenant_id is not None:
+                tenants[vid] = row.tenant_id
+        return tenants
+
     def _video_keys(self) -> Any:
         t = self.target
+        needs_tenant = "{tenant}" in t.lock_key + t.cancel_key
         return redis_.video_keys(
             self._redis(t.api),
             self.get("videos"),
             lock_key=t.lock_key,
             cancel_key=t.cancel_key,
             progress_key=None,  # §9 judges locks and cancel flags; progress is §7's (through the API)
+            tenants=self._tenants() if needs_tenant else None,
         )
 
     def _progress(self) -> Any:
-        base = self.target.api.api_base_url
+        t = self.target
+        base = t.api.api_base_url
         if base is None:
             raise NotConfigured("API_BASE_URL")
         ids = self.get("videos")[:20]
-        return {vid: api_probe.progress(base, vid, timeout=self.target.timeout) for vid in ids}
+        rows = self.get("videos.rows")
+        answers = {}
+        for vid in ids:
+            row = rows.get(vid)
+            tenant = t.api_tenant or (row.tenant_code if row is not None else None)
+            headers = api_probe.headers(t.api_token, tenant)
+            answers[vid] = api_probe.progress(base, vid, timeout=t.timeout, headers=headers, prefix=t.api_prefix)
+        return answers
 
     def _stuck_videos(self) -> Any:
         """Every video stuck longer than ``--stuck-after`` (up to 1,000), whatever ``--video-id`` says."""

@@ -43,7 +43,9 @@ _Client = TypeVar("_Client")
 #: boto3 operations that only read. Anything else (ReceiveMessage, DeleteMessage, ChangeMessageVisibility,
 #: SetDesiredCapacity, Invoke, Put*, ...) is refused.
 AWS_READ_PREFIXES: Final = ("Get", "Describe", "List", "Head")
-AWS_READ_OPERATIONS: Final = frozenset({"FilterLogEvents"})
+#: Read-like operations outside the prefixes: log reads, and AssumeRole of ``--worker-role-arn`` (temporary
+#: credentials to check the worker's identity: nothing the runbook observes changes).
+AWS_READ_OPERATIONS: Final = frozenset({"FilterLogEvents", "AssumeRole"})
 
 #: Redis commands that only read (plus connection set-up). ``KEYS`` is absent on purpose: O(N) on a busy
 #: production Redis; ``SCAN`` does the same without blocking it.

@@ -4,9 +4,10 @@ Live mode never calls ``ReceiveMessage`` (it would hide a production message), s
 from what the programs logged and what the queue counts:
 
 - the API's ``Video job enqueued: video_id=N`` (sent at T),
-- the worker's ``SQS_MESSAGE_RECEIVED`` (received at T; the worker raises the visibility to 21600 s when a
-  job starts, appendix B 3), then ``SQS_JOB_COMPLETED`` or one of §9's skips (the message is deleted) or
-  ``SQS_JOB_FAILED`` (kept: visible again when the visibility runs out),
+- the worker's ``SQS_MESSAGE_RECEIVED`` (received at T; while the job runs the real worker extends the
+  message's visibility by 300 s every 240 s, ``runbook.production``), then ``SQS_JOB_COMPLETED`` or one of
+  §9's skips (the message is deleted) or ``SQS_JOB_FAILED`` (visibility set to 0: visible again at once; the
+  next delivery finds the row FAILED and skips, deleting it),
 - the queue's visible and in-flight counters, which cap the inference (nothing is in flight when the queue
   says 0 are).
 
@@ -20,10 +21,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from runbook import production
 from runbook.logs import EventKind, Stage
 
-#: What the worker sets when a job starts (appendix B 3), unless its VIDEO_WORKER_VISIBILITY says otherwise.
-WORKER_VISIBILITY = 21600
+#: How long a message stays hidden after the worker's last extension (sqs_main.py:47): a worker that died
+#: mid-job leaves its message in flight this long at most. Production has no setting for it (the runbook's
+#: 21600 s exists nowhere in the code).
+WORKER_VISIBILITY = production.VISIBILITY_EXTEND_SECONDS
 
 
 class MessageState(StrEnum):
@@ -85,9 +89,10 @@ REASONS: dict[str, dict[str, str]] = {
         "completed": "SQS_JOB_COMPLETED 후 삭제됨",
         "skipped": "handler skip 후 삭제됨 (§9)",
         "failed-kept": "SQS_JOB_FAILED, 삭제 안 됨 — {until}에 다시 visible",
-        "failed-visible": "SQS_JOB_FAILED 후 visibility 만료({until}) — 재시도 대기 (maxReceiveCount 넘으면 DLQ)",
-        "running": "{received} 수신, visibility 연장 → {until}까지 워커가 처리 중",
-        "expired": "{received} 수신, 끝나지 않았고 visibility 만료({until}) — 다시 visible",
+        "failed-visible": "SQS_JOB_FAILED 후 visibility 0 — 곧바로 다시 visible (다음 수신은 FAILED 행을 skip)",
+        "failed-redelivered": "SQS_JOB_FAILED 후 곧바로 재전달, `Cannot mark ... as PROCESSING`으로 skip되어 삭제됨",
+        "running": "{received} 수신, 워커가 처리 중 (240초마다 visibility 연장)",
+        "expired": "{received} 수신, 끝나기 전에 워커가 재시작 — visibility 만료({until}) 후 다시 visible",
         "waiting": "API enqueue {enqueued}, 아직 수신 안 됨 — 큐에서 대기",
         "elsewhere-in-flight": "API enqueue {enqueued}, 이 워커 로그엔 수신 없음, 큐에 in flight 있음 — 다른 소비자?",
         "elsewhere": "API enqueue {enqueued}, 수신 기록 없음, 큐 비어 있음 — 다른 소비자/큐로 감",
@@ -104,10 +109,12 @@ REASONS: dict[str, dict[str, str]] = {
         "completed": "deleted after SQS_JOB_COMPLETED",
         "skipped": "deleted after the handler's skip (§9)",
         "failed-kept": "SQS_JOB_FAILED, not deleted: visible again at {until}",
-        "failed-visible": "SQS_JOB_FAILED, visibility ran out at {until}: waiting for a retry "
-        "(DLQ past maxReceiveCount)",
-        "running": "received {received}, visibility raised: on a worker until {until}",
-        "expired": "received {received}, not finished, visibility ran out at {until}: visible again",
+        "failed-visible": "SQS_JOB_FAILED, visibility set to 0: visible again at once (the next receive skips the "
+        "FAILED row)",
+        "failed-redelivered": "SQS_JOB_FAILED, redelivered at once and skipped (`Cannot mark ... as PROCESSING`): "
+        "deleted",
+        "running": "received {received}, on a worker (its visibility extended every 240 s)",
+        "expired": "received {received}, the worker restarted before it finished: visible again after {until}",
         "waiting": "enqueued {enqueued}, not received yet: waiting in the queue",
         "elsewhere-in-flight": "enqueued {enqueued}, not in this worker's log, the queue has some in flight: "
         "another consumer?",
@@ -152,7 +159,8 @@ def infer(
     any of them may be ``None`` (not configured or unreadable)."""
     timeline = worker_log.timelines.get(video_id) if worker_log is not None else None
     enqueued = api_log.enqueued.get(video_id) if api_log is not None else None
-    guess = _from_logs(video_id, timeline, api_log, enqueued, queue, now, visibility)
+    restarted = worker_log.last_line.get(EventKind.STARTED, 0) if worker_log is not None else 0
+    guess = _from_logs(video_id, timeline, api_log, enqueued, queue, now, visibility, restarted)
     return _capped(guess, queue)
 
 
@@ -164,6 +172,7 @@ def _from_logs(
     queue: Any,
     now: datetime,
     visibility: int,
+    restarted: int = 0,
 ) -> MessageInference:
     if timeline is not None and timeline.received:
         received = _last_received(timeline)
@@ -171,16 +180,24 @@ def _from_logs(
             return MessageInference(MessageState.GONE, "completed", enqueued, received)
         if timeline.stage == Stage.SKIPPED:
             return MessageInference(MessageState.GONE, "skipped", enqueued, received)
+        if timeline.stage == Stage.FAILED:
+            # Production sets visibility 0 after a failure: the message is back at once, and its next delivery
+            # skips the FAILED row (deleting the message).
+            if getattr(timeline, "redelivered", False):
+                return MessageInference(MessageState.GONE, "failed-redelivered", enqueued, received)
+            return MessageInference(MessageState.VISIBLE, "failed-visible", enqueued, received, received)
         if received is None:
             return MessageInference(MessageState.UNKNOWN, "no-time", enqueued)
-        until = received + timedelta(seconds=visibility)
-        if timeline.stage == Stage.FAILED:
-            if now < until:
-                return MessageInference(MessageState.IN_FLIGHT, "failed-kept", enqueued, received, until)
-            return MessageInference(MessageState.VISIBLE, "failed-visible", enqueued, received, until)
-        if now < until:
-            return MessageInference(MessageState.IN_FLIGHT, "running", enqueued, received, until)
-        return MessageInference(MessageState.VISIBLE, "expired", enqueued, received, until)
+        judged = getattr(timeline, "judged", None)
+        if judged is not None and restarted > judged.last_line:
+            # The worker started again after the job's last line: nobody extends the message any more.
+            last = judged.ended_at or received
+            until = last + timedelta(seconds=visibility)
+            state = MessageState.IN_FLIGHT if now < until else MessageState.VISIBLE
+            return MessageInference(state, "expired" if state is MessageState.VISIBLE else "running", enqueued,
+                                    received, until)  # fmt: skip
+        # The job runs: its worker extends the message every 240 s for as long as it does.
+        return MessageInference(MessageState.IN_FLIGHT, "running", enqueued, received)
     if api_log is not None and video_id in api_log.enqueue_failures and enqueued is None:
         return MessageInference(MessageState.GONE, "enqueue-failed")
     if enqueued is None and api_log is not None and video_id not in api_log.enqueued:
@@ -211,6 +228,6 @@ def _capped(guess: MessageInference, queue: Any) -> MessageInference:
 
 
 def worker_visibility(env: dict[str, str] | None) -> int:
-    """The visibility the worker sets when a job starts: its ``VIDEO_WORKER_VISIBILITY``, else 21600."""
-    raw = (env or {}).get("VIDEO_WORKER_VISIBILITY", "")
-    return int(raw) if raw.isdigit() else WORKER_VISIBILITY
+    """How long the worker hides a message after each extension: production's fixed 300 s (its code reads no
+    setting for it; ``env`` is accepted for callers that pass the worker's environment)."""
+    return WORKER_VISIBILITY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from runbook import production
 from runbook.config import Side
 
 
@@ -30,9 +31,18 @@ class Target:
     alt_scaler_lambda: str = "academy-worker-autoscale"
     video_ids: tuple[int, ...] = ()
     video_table: str = "video_video"
-    lock_key: str = "job:encode:{id}:lock"
-    cancel_key: str = "job:encode:{id}:cancel"
-    progress_key: str = "job:encode:{id}:progress"
+    #: Redis key templates (``{id}``, ``{tenant}``): the real system's keys by default.
+    lock_key: str = production.LOCK_KEY
+    cancel_key: str = production.CANCEL_KEY
+    progress_key: str = production.PROGRESS_KEY
+    #: The API's route prefix (``/api/v1``), the tenant to send in ``X-Tenant-Code`` (else each video's own, from
+    #: the database) and the bearer token (``RUNBOOK_API_TOKEN``; never printed).
+    api_prefix: str = production.API_PREFIX
+    api_tenant: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+    #: A role to assume for the worker-side AWS checks when the worker's environment has no keys (an instance
+    #: role); without it those checks are ``unknown`` rather than run with the suite's own credentials.
+    worker_role_arn: str | None = None
     stuck_after: float = 1800.0
     #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
     long_job_after: float = 600.0

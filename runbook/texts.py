@@ -6,6 +6,7 @@ command, with real values, as the runbook writes it; the suite never runs it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ _OPTIONAL = frozenset({"evidence", "more", "more_fix"})
 class Text:
     ko: str
     en: str
-    fix: str = ""
+    fix: str = ""  # the command (its comments in Korean); FIX_EN has the English of those that need one
 
 
 CAUSES: dict[str, Text] = {
@@ -144,7 +145,8 @@ CAUSES: dict[str, Text] = {
     "status-not-uploaded": Text(
         "video_id={video_id}: DB 상태 {status} (UPLOADED 아님) — {why}{evidence}{more}",
         "video_id={video_id}: DB status {status}, not UPLOADED: {why_en}{evidence}{more}",
-        "retry API로 UPLOADED 후 재 enqueue: {retry_cmd}{more_fix}",
+        "retry API로 UPLOADED 후 재 enqueue: {retry_cmd}  # retry는 300초 cancel 플래그를 먼저 설정: 로그에 "
+        "`Cancel requested`가 보이면 300초 후 한 번 더{more_fix}",
     ),
     "cancel-requested": Text(
         "video_id={video_id}: 취소 플래그 {key} 설정됨 (TTL {ttl}s) — 워커가 skip{evidence}{more}",
@@ -191,10 +193,10 @@ CAUSES: dict[str, Text] = {
         "aws events enable-rule --region {region} --name {rule}",
     ),
     "scaler-cap-too-low": Text(
-        "대체 Lambda {function}의 MAX_INSTANCES_PER_TYPE={cap} — 2대 이상으로 늘지 않음",
-        "alternative scaler {function} has MAX_INSTANCES_PER_TYPE={cap}: never more than {cap} instance(s)",
+        "스케일러 Lambda {function}의 {setting}={cap} — 2대 이상으로 늘지 않음",
+        "scaler Lambda {function} has {setting}={cap}: never more than {cap} instance(s)",
         "aws lambda update-function-configuration --region {region} --function-name {function} "
-        "--environment 'Variables={{MAX_INSTANCES_PER_TYPE=2}}'",
+        "--environment 'Variables={{{setting}=2}}'  # 다른 변수도 함께 지정해야 함 (덮어씀)",
     ),
     "long-job-blocking": Text(
         "긴 작업(video_id={long_id})이 유일한 워커를 점유({age}s) — visible 메시지 {visible}개가 대기",
@@ -202,9 +204,12 @@ CAUSES: dict[str, Text] = {
         "{restart_cmd}  # 새 워커가 짧은 작업을 먼저 가져감; 긴 작업은 visibility 만료 후 재처리",
     ),
     "visibility-too-short": Text(
-        "큐 visibility {visibility}s < 가장 긴 인코딩 {longest}s — 처리 중 메시지가 다시 보임",
-        "queue visibility {visibility}s < longest encode {longest}s: messages reappear mid-encode",
-        "aws sqs set-queue-attributes --queue-url {queue_url} --attributes VisibilityTimeout=21600",
+        "큐 VisibilityTimeout {visibility}s ≤ 워커의 연장 주기 {interval}s — 첫 연장 전에 메시지가 다시 보임 "
+        "(가장 긴 인코딩 {longest}s{evidence}): 다른 워커가 락 때문에 skip하며 메시지를 삭제",
+        "queue VisibilityTimeout {visibility}s <= the worker's extension interval {interval}s: the message reappears "
+        "before its first extension (longest encode {longest}s{evidence}); another worker skips it on the lock and "
+        "deletes it",
+        "aws sqs set-queue-attributes --queue-url {queue_url} --attributes VisibilityTimeout={recommended}",
     ),
     "not-verified": Text(
         "판정 불가: {detail}",
@@ -231,12 +236,103 @@ UNKNOWN: dict[str, Text] = {
 }
 
 
+#: The remediations whose command carries Korean words, in English.
+FIX_EN: dict[str, str] = {
+    "queue-missing": "aws sqs create-queue --region {region} --queue-name {queue}  # or check VIDEO_SQS_QUEUE_NAME",
+    "queue-name-mismatch": "set the worker's VIDEO_SQS_QUEUE_NAME={api_queue}, then: {restart_cmd}",
+    "region-mismatch": "set the worker's AWS_REGION={api_region}, then: {restart_cmd}",
+    "queue-access-denied": "grant sqs:GetQueueUrl/ReceiveMessage/DeleteMessage/ChangeMessageVisibility in IAM, then: "
+    "docker exec -it {api_container} python scripts/check_sqs_worker_connectivity.py",
+    "dlq-not-empty": "aws sqs start-message-move-task --region {region} --source-arn {dlq_arn}  # after the cause is "
+    "fixed",
+    "queue-backlog": "aws sqs get-queue-attributes --region {region} --queue-url {queue_url} --attribute-names All  "
+    "# then check the worker (§1) and the autoscaling (appendix B)",
+    "config-missing": "set {var} in the worker's environment (.env / -e), then: {restart_cmd}",
+    "config-error-logged": "set {var} in the worker's environment, then: {restart_cmd}",
+    "db-mismatch": "make the worker's DB_HOST / DB_NAME / DB_USER (or DATABASE_URL) the API's, then: {restart_cmd}",
+    "aws-credentials-invalid": "replace AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the {side}'s environment and "
+    "check: aws sts get-caller-identity; {restart_cmd}",
+    "r2-credentials-invalid": "replace R2_ACCESS_KEY / R2_SECRET_KEY and check: aws s3api head-bucket --bucket {bucket} "
+    "--endpoint-url {endpoint}",
+    "no-message-received": "check §2: docker exec -it {api_container} python "
+    "scripts/check_sqs_worker_connectivity.py{more_fix}",
+    "processing-exception": "check ffmpeg/R2: {ffmpeg_cmd}",
+    "complete-not-found": "do not delete lectures/sessions/videos while they encode; compare the worker's and the API's "
+    "DB_HOST / DB_NAME, then retry: {retry_cmd}",
+    "enqueue-not-logged": "enqueue again: {retry_cmd}",
+    "enqueue-failed": "check the API's SQS settings and credentials (§2): docker exec -it {api_container} python "
+    "scripts/check_sqs_worker_connectivity.py",
+    "redis-mismatch": "make the worker's REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_DB the API's, then: "
+    "{restart_cmd}",
+    "stale-lock": "{redis_cli} DEL {key}  # then retry: {retry_cmd}{more_fix}",
+    "status-not-uploaded": "retry (UPLOADED, enqueue again): {retry_cmd}  # the retry sets a 300 s cancel flag "
+    "first: if the log then shows `Cancel requested`, retry once more after 300 s{more_fix}",
+    "cancel-requested": "retry after the TTL ({ttl}s): {retry_cmd}{more_fix}",
+    "stuck-videos": "python scripts/check_video_stuck_diagnosis.py {ids}  # or pytest -m live --video-id {ids}",
+    "canary-slow": "{logs_cmd} | grep 'video_id={video_id}'  # check the queue wait (§2 signals) and the number "
+    "of workers (appendix B)",
+    "scaler-lambda-missing": ".\\scripts\\deploy_worker_asg.ps1  # deploys the Lambda and the EventBridge rule",
+    "scaler-not-following": "aws logs tail /aws/lambda/{function} --since 10m --region {region}  # queue depth and "
+    "desired changes (appendix B 2); meanwhile: aws autoscaling set-desired-capacity --region {region} "
+    "--auto-scaling-group-name {asg} --desired-capacity {expected}",
+    "long-job-blocking": "{restart_cmd}  # a new worker takes the short jobs first; the long one is redone after its "
+    "visibility runs out",
+    "not-configured": "set {setting}",
+    "scaler-cap-too-low": "aws lambda update-function-configuration --region {region} --function-name {function} "
+    "--environment 'Variables={{{setting}=2}}'  # give its other variables too: this replaces them",
+    "not-deployment": "pytest -m 'live and {deployment}'  or --deployment {deployment}",
+}
+
+#: Korean words that facts carry (written for the Korean report) and their English, for ``--runbook-lang en``.
+#: Longer phrases first: a phrase is replaced before the words inside it.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("워커 로그의 `Video Worker (SQS) started` 줄", "the worker log's `Video Worker (SQS) started` line"),
+    ("워커 프로세스 시작", "start the worker process"),
+    (
+        "후 로그 맨 앞의 `Video Worker (SQS) started` 확인",
+        "then check `Video Worker (SQS) started` at the top of its log",
+    ),
+    ("워커 프로세스", "worker process"),
+    ("워커와 같은 PATH에서", "with the worker's PATH"),
+    ("규칙 없음 / rule not found", "rule not found"),
+    ("(READY 상태 영상)", "(a READY video)"),
+    ("(또는 DB에서 찾은 멈춘 영상)", "(or the stuck videos found in the database)"),
+    ("순간적인 지연인지 판단할 메시지 나이", "the messages' ages, to tell a momentary lag"),
+    ("(ASG 없음)", "(no ASG)"),
+    ("(행 없음)", "(no row)"),
+    ("재시작", "restart"),
+    ("원인:", "why:"),
+    ("컨테이너", "container"),
+    ("프로세스", "process"),
+    ("워커", "worker"),
+    ("없음", "absent"),
+)
+
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def english(text: str) -> str:
+    """``text`` with the facts' known Korean words in English (see :data:`GLOSSARY`)."""
+    if not _HANGUL.search(text):
+        return text
+    for korean, english_ in GLOSSARY:
+        text = text.replace(korean, english_)
+    return text
+
+
 def render(table: Mapping[str, Text], key: str, facts: Mapping[str, object], lang: str) -> tuple[str, str]:
-    """(message, remediation) for ``key`` in ``lang`` (``ko`` or ``en``)."""
+    """(message, remediation) for ``key`` in ``lang`` (``ko`` or ``en``).
+
+    In English a fact ``name`` is taken from ``name_en`` when the check gave one, and the remediation from
+    :data:`FIX_EN`; known Korean words in the facts are translated, so the English report carries none.
+    """
     text = table.get(key) or Text(key, key)
-    values = _Facts(facts)
-    message = (text.en if lang == "en" else text.ko).format_map(values)
-    return message, text.fix.format_map(values)
+    if lang != "en":
+        values = _Facts(facts)
+        return text.ko.format_map(values), text.fix.format_map(values)
+    values = _Facts({name: facts.get(f"{name}_en", value) for name, value in facts.items()})
+    message = english(text.en.format_map(values))
+    return message, english(FIX_EN.get(key, text.fix).format_map(values))
 
 
 LABELS: dict[str, dict[str, str]] = {

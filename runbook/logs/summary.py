@@ -170,7 +170,7 @@ class Summarizer:
             video = self._videos.get(vid)
             if video is None:
                 video = self._videos[vid] = _Video()
-            video.add(kind, fields, ts)
+            video.add(kind, fields, ts, line_no)
         elif vid is None or kind in _SOURCE:
             if kind is _K_SQS_ERROR:
                 self._queue_failure = dict(fields)

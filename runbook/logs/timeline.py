@@ -80,6 +80,7 @@ class Attempt:
     mark_status: str | None
     tenant_id: str | None  # from SQS_MESSAGE_RECEIVED
     result: str | None  # [SQS_MAIN] handler.handle() returned ... result=ok|skip|failed
+    last_line: int = 0  # line number of the attempt's last line (a later "started" means the worker restarted)
 
     @property
     def seconds(self) -> float | None:
@@ -200,6 +201,7 @@ class _Attempt:
     __slots__ = (
         "ended",
         "error",
+        "line",
         "mark_status",
         "received",
         "result",
@@ -210,7 +212,8 @@ class _Attempt:
         "tenant",
     )
 
-    def __init__(self, received: bytes | None, tenant: str | None) -> None:
+    def __init__(self, received: bytes | None, tenant: str | None, line: int = 0) -> None:
+        self.line = line
         self.received = received
         self.started: bytes | None = None
         self.ended = received
@@ -222,9 +225,10 @@ class _Attempt:
         self.tenant = tenant
         self.result: str | None = None
 
-    def add(self, kind: EventKind, fields: Fields, ts: bytes | None) -> None:
+    def add(self, kind: EventKind, fields: Fields, ts: bytes | None, line: int) -> None:
         if ts is not None:
             self.ended = ts
+        self.line = max(self.line, line)
         stage = self.stage
         if kind in _PROGRESS:
             self.stage, self.skip = _PROGRESS[kind], None
@@ -263,6 +267,7 @@ class _Attempt:
             mark_status=self.mark_status,
             tenant_id=self.tenant,
             result=self.result,
+            last_line=self.line,
         )
 
 
@@ -325,7 +330,7 @@ class _Video:
             attempts.append(self.orphan)
         return self.orphan
 
-    def add(self, kind: EventKind, fields: Fields, ts: bytes | None) -> None:
+    def add(self, kind: EventKind, fields: Fields, ts: bytes | None, line: int = 0) -> None:
         if kind in _MILESTONES:
             events = self.events
             events.append((kind, ts))
@@ -338,7 +343,7 @@ class _Video:
             self.last_ts = ts
         if kind is _K_RECEIVED:
             self.received += 1
-            self.attempts.append(_Attempt(ts, dict(fields).get("tenant_id")))
+            self.attempts.append(_Attempt(ts, dict(fields).get("tenant_id"), line))
             if len(self.attempts) > MAX_ATTEMPTS + 8:
                 self.dropped_attempts += len(self.attempts) - MAX_ATTEMPTS
                 del self.attempts[:-MAX_ATTEMPTS]
@@ -346,7 +351,7 @@ class _Video:
         attempt = self._attempt_for(kind)
         if kind is _K_JOB_COMPLETED and attempt.stage is not _S_FAILED and attempt.stage is not _S_SKIPPED:
             self.completed = True
-        attempt.add(kind, fields, ts)
+        attempt.add(kind, fields, ts, line)
         for key, value in fields:
             if key == "error" and value and kind is not EventKind.DOWNLOAD_RETRY:
                 self.error = value

@@ -1,7 +1,10 @@
 """The API's progress endpoint (runbook §7: ``GET /media/videos/{id}/progress/``) and its retry action (§9).
 
 A GET with a timeout; HTTP and socket failures become :class:`ProbeError`. The body's shape is
-read leniently (``status``/``state``, ``percent``/``progress``), since §7 names the endpoint only.
+read leniently (``status``/``state``, ``percent``/``progress``), since §7 names the endpoint only. The real
+API serves them under a prefix (``/api/v1``), for an authenticated user of a tenant (``runbook.production``):
+:func:`headers` builds the ``Authorization`` and ``X-Tenant-Code`` headers; the token never appears in a
+message.
 
 :func:`retry` (``POST /media/videos/{id}/retry/``) changes the video: only the opt-in canary calls it, inside
 ``runbook.guard.allow_http_once``; every request here passes :func:`runbook.guard.check_http` first.
@@ -17,11 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from runbook import guard
+from runbook import guard, production
 from runbook.probes.errors import Kind, ProbeError, from_os
 
-PROGRESS_PATH: Final = "/media/videos/{id}/progress/"
-RETRY_PATH: Final = "/media/videos/{id}/retry/"
+PROGRESS_PATH: Final = production.PROGRESS_PATH
+RETRY_PATH: Final = production.RETRY_PATH
 _STATUS_KEYS: Final = ("status", "state", "encoding_status", "processing_status")
 _PERCENT_KEYS: Final = ("percent", "progress", "progress_percent", "percentage")
 
@@ -37,9 +40,20 @@ class Progress:
     raw: Mapping[str, Any] = field(repr=False, hash=False, compare=False, default_factory=dict)
 
 
-def progress_url(base_url: str, video_id: int) -> str:
-    """``{base_url without trailing /}/media/videos/{id}/progress/``."""
-    return base_url.rstrip("/") + PROGRESS_PATH.replace("{id}", str(video_id))
+def progress_url(base_url: str, video_id: int, prefix: str = "") -> str:
+    """``{base_url without trailing /}{prefix}/media/videos/{id}/progress/``."""
+    return base_url.rstrip("/") + prefix.rstrip("/") + PROGRESS_PATH.replace("{id}", str(video_id))
+
+
+def headers(token: str | None, tenant: str | None) -> dict[str, str]:
+    """The real API's request headers: ``Authorization: Bearer <token>`` and ``X-Tenant-Code: <tenant>``
+    (honoured for the API's own host; other hosts resolve the tenant from the Host header)."""
+    found: dict[str, str] = {}
+    if token:
+        found["Authorization"] = f"{production.AUTH_SCHEME} {token}"
+    if tenant:
+        found[production.TENANT_HEADER] = tenant
+    return found
 
 
 def _safe_url(url: str) -> str:
@@ -92,9 +106,9 @@ def _http_kind(status: int) -> Kind:
     return "error"
 
 
-def retry_url(base_url: str, video_id: int) -> str:
-    """``{base_url without trailing /}/media/videos/{id}/retry/``."""
-    return base_url.rstrip("/") + RETRY_PATH.replace("{id}", str(video_id))
+def retry_url(base_url: str, video_id: int, prefix: str = "") -> str:
+    """``{base_url without trailing /}{prefix}/media/videos/{id}/retry/``."""
+    return base_url.rstrip("/") + prefix.rstrip("/") + RETRY_PATH.replace("{id}", str(video_id))
 
 
 @dataclass(frozen=True)
@@ -105,20 +119,35 @@ class Answer:
     body: Mapping[str, Any]
 
 
-def retry(base_url: str, video_id: int, *, timeout: float, headers: Mapping[str, str] | None = None) -> Answer:
+def retry(
+    base_url: str,
+    video_id: int,
+    *,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    prefix: str = "",
+) -> Answer:
     """POST the retry action for ``video_id`` (status back to UPLOADED, re-enqueue). A write: refused by the
     guard unless the caller holds ``guard.allow_http_once("POST", retry_url(...))``."""
     if isinstance(video_id, bool) or not isinstance(video_id, int):
         raise ProbeError("api", "invalid", f"video id {video_id!r} is not an integer")
-    status, body = _request("POST", retry_url(base_url, video_id), timeout=timeout, headers=headers)
+    status, body = _request("POST", retry_url(base_url, video_id, prefix), timeout=timeout, headers=headers)
     return Answer(status, body)
 
 
-def progress(base_url: str, video_id: int, *, timeout: float, headers: Mapping[str, str] | None = None) -> Progress:
+def progress(
+    base_url: str,
+    video_id: int,
+    *,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    prefix: str = "",
+) -> Progress:
     """GET the progress of ``video_id``; non-2xx, bad JSON and socket failures raise ``ProbeError``."""
     if isinstance(video_id, bool) or not isinstance(video_id, int):
         raise ProbeError("api", "invalid", f"video id {video_id!r} is not an integer")
-    status, body = _request("GET", progress_url(base_url, video_id), timeout=timeout, headers=headers)
+    url = progress_url(base_url, video_id, prefix)
+    status, body = _request("GET", url, timeout=timeout, headers=headers)
     return Progress(
         video_id=video_id,
         status=_status(body),
@@ -126,6 +155,18 @@ def progress(base_url: str, video_id: int, *, timeout: float, headers: Mapping[s
         http_status=status,
         raw=dict(body),
     )
+
+
+def _said(exc: urllib.error.HTTPError) -> str:
+    """What an error answer says, briefly: the real API's ``code``/``detail`` (``tenant_invalid``, ...)."""
+    try:
+        body = json.loads(exc.read(4096).decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(body, Mapping):
+        return ""
+    parts = [str(body[key])[:120] for key in ("code", "detail") if isinstance(body.get(key), (str, int))]
+    return f" ({': '.join(parts)})" if parts else ""
 
 
 def _request(
@@ -145,8 +186,9 @@ def _request(
             status = int(response.status)
             payload = response.read(1_000_000)
     except urllib.error.HTTPError as exc:
+        said = _said(exc)
         raise ProbeError(
-            "api", _http_kind(exc.code), f"HTTP {exc.code} from {method} {safe}", code=str(exc.code)
+            "api", _http_kind(exc.code), f"HTTP {exc.code} from {method} {safe}{said}", code=str(exc.code)
         ) from exc
     except urllib.error.URLError as exc:
         reason = exc.reason

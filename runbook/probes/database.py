@@ -16,6 +16,7 @@ from typing import Any, Final, TypeAlias
 import psycopg
 import psycopg.pq
 
+from runbook import production
 from runbook.probes.errors import ProbeError, from_db
 
 Connection: TypeAlias = "sqlite3.Connection | psycopg.Connection[Any]"
@@ -28,12 +29,16 @@ _TIME_COLUMNS: Final = ("updated_at", "modified_at", "created_at")
 
 @dataclass(frozen=True)
 class VideoRow:
-    """One video row; ``updated_at`` is the row's update time (else its creation time), UTC."""
+    """One video row; ``updated_at`` is the row's update time (else its creation time), UTC. The tenant is the
+    row's own ``tenant_id`` column, else the real schema's video → session → lecture → tenant
+    (``runbook.production``); ``None`` when neither can be read."""
 
     id: int
     status: str
     hls_path: str | None
     updated_at: datetime | None
+    tenant_id: int | None = None
+    tenant_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class _Columns:
     table_sql: str
     hls: str | None
     time: str | None
+    #: SELECT expressions for the tenant's id and code, and the joins they need.
+    tenant: tuple[str, str, str] = ("NULL", "NULL", "")
 
 
 def _quote_table(table: str) -> str:
@@ -85,13 +92,42 @@ def _columns(conn: Connection, table: str) -> _Columns:
         if required not in lower:
             raise ProbeError("database", "not-found", f"not-found: table {table} has no column {required!r}")
     time = next((lower[name] for name in _TIME_COLUMNS if name in lower), None)
-    return _Columns(table_sql=table_sql, hls=lower.get("hls_path"), time=time)
+    return _Columns(table_sql=table_sql, hls=lower.get("hls_path"), time=time, tenant=_tenant(conn, lower))
+
+
+def _has_columns(conn: Connection, table: str, *names: str) -> bool:
+    try:
+        found, _ = _run(conn, f'SELECT * FROM "{table}" LIMIT 0')
+    except ProbeError:  # no such table (or not readable): no join through it
+        return False
+    return set(names) <= {name.lower() for name in found}
+
+
+def _tenant(conn: Connection, lower: dict[str, str]) -> tuple[str, str, str]:
+    """How to read a video's tenant: its own column, or production's session → lecture → tenant chain."""
+    if "tenant_id" in lower:
+        return f'v."{lower["tenant_id"]}"', "NULL", ""
+    if "session_id" not in lower:
+        return "NULL", "NULL", ""
+    session, lecture, tenant = production.SESSION_TABLE, production.LECTURE_TABLE, production.TENANT_TABLE
+    if not (_has_columns(conn, session, "id", "lecture_id") and _has_columns(conn, lecture, "id", "tenant_id")):
+        return "NULL", "NULL", ""
+    joins = (
+        f' LEFT JOIN "{session}" s ON s."id" = v."{lower["session_id"]}"'
+        f' LEFT JOIN "{lecture}" l ON l."id" = s."lecture_id"'
+    )
+    code = "NULL"
+    if _has_columns(conn, tenant, "id", "code"):
+        joins += f' LEFT JOIN "{tenant}" t ON t."id" = l."tenant_id"'
+        code = 't."code"'
+    return 'l."tenant_id"', code, joins
 
 
 def _select(columns: _Columns) -> str:
-    hls = f'"{columns.hls}"' if columns.hls else "NULL"
-    time = f'"{columns.time}"' if columns.time else "NULL"
-    return f'SELECT "id", "status", {hls}, {time} FROM {columns.table_sql}'
+    hls = f'v."{columns.hls}"' if columns.hls else "NULL"
+    time = f'v."{columns.time}"' if columns.time else "NULL"
+    tenant_id, code, joins = columns.tenant
+    return f'SELECT v."id", v."status", {hls}, {time}, {tenant_id}, {code} FROM {columns.table_sql} v{joins}'
 
 
 def _as_datetime(value: object) -> datetime | None:
@@ -120,12 +156,14 @@ def _as_datetime(value: object) -> datetime | None:
 
 
 def _row(raw: tuple[Any, ...]) -> VideoRow:
-    video_id, status, hls_path, stamp = raw
+    video_id, status, hls_path, stamp, tenant_id, tenant_code = raw
     return VideoRow(
         id=int(video_id),
         status=str(status),
         hls_path=None if hls_path in (None, "") else str(hls_path),
         updated_at=_as_datetime(stamp),
+        tenant_id=int(tenant_id) if isinstance(tenant_id, int) or str(tenant_id or "").isdigit() else None,
+        tenant_code=str(tenant_code) if tenant_code not in (None, "") else None,
     )
 
 
@@ -149,10 +187,10 @@ def video_rows(
     for start in range(0, len(unique), batch_size):
         batch = unique[start : start + batch_size]
         if _is_sqlite(conn):
-            sql = f'{base} WHERE "id" IN (SELECT value FROM json_each(?))'
+            sql = f'{base} WHERE v."id" IN (SELECT value FROM json_each(?))'
             param: object = "[" + ",".join(str(video_id) for video_id in batch) + "]"
         else:
-            sql, param = f'{base} WHERE "id" = ANY(?)', batch
+            sql, param = f'{base} WHERE v."id" = ANY(?)', batch
         _, rows = _run(conn, sql, (param,))
         for raw in rows:
             row = _row(raw)
@@ -184,13 +222,13 @@ def stuck_videos(
         current = current.replace(tzinfo=UTC)
     cutoff = current.astimezone(UTC) - timedelta(seconds=older_than_seconds)
     marks = ", ".join("?" for _ in statuses)
-    time = f'"{columns.time}"'
+    time = f'v."{columns.time}"'
     if _is_sqlite(conn):
         where = f"julianday({time}) < julianday(?)"
         order = f"julianday({time})"
         cutoff_param: object = cutoff.replace(tzinfo=None).isoformat(sep=" ")
     else:
         where, order, cutoff_param = f"{time} < ?", time, cutoff
-    sql = f'{_select(columns)} WHERE "status" IN ({marks}) AND {where} ORDER BY {order}, "id" LIMIT ?'
+    sql = f'{_select(columns)} WHERE v."status" IN ({marks}) AND {where} ORDER BY {order}, v."id" LIMIT ?'
     _, rows = _run(conn, sql, (*statuses, cutoff_param, limit))
     return [_row(raw) for raw in rows]

@@ -15,11 +15,12 @@ from typing import Any, Final
 import redis
 import redis.exceptions
 
+from runbook import production
 from runbook.probes.errors import ProbeError, from_redis
 
-DEFAULT_LOCK_KEY: Final = "job:encode:{id}:lock"
-DEFAULT_CANCEL_KEY: Final = "job:encode:{id}:cancel"
-DEFAULT_PROGRESS_KEY: Final = "job:encode:{id}:progress"
+DEFAULT_LOCK_KEY: Final = production.LOCK_KEY
+DEFAULT_CANCEL_KEY: Final = production.CANCEL_KEY
+DEFAULT_PROGRESS_KEY: Final = production.PROGRESS_KEY
 BATCH_SIZE: Final = 1000
 _NOT_A_STRING: Final = "<not a string>"
 
@@ -49,6 +50,9 @@ class VideoKeys:
     cancel_present: bool
     cancel_ttl_seconds: float | None
     progress_raw: str | None
+    #: Keys that could not be named (``lock``, ``cancel``, ``progress``): their template has ``{tenant}`` and
+    #: the video's tenant is unknown. Such a key reads as absent above; a judgement must not rest on it.
+    unknown: tuple[str, ...] = ()
 
     @property
     def lock_present(self) -> bool:
@@ -111,11 +115,34 @@ def server_info(r: redis.Redis) -> RedisInfo:
     )
 
 
-def _keys(template: str, ids: Sequence[int]) -> list[bytes]:
-    """``template`` filled with each id, as bytes (``bytes % int`` is one C call per key)."""
+def _keys(template: str, ids: Sequence[int], tenants: Mapping[int, object] | None = None) -> list[bytes | None]:
+    """``template`` filled with each id (and its tenant), as bytes (``bytes % int`` is one C call per key);
+    ``None`` where the template needs a tenant that ``tenants`` does not give."""
     pattern = template.encode().replace(b"%", b"%%").replace(b"{id}", b"%d")
     count = template.count("{id}")
-    return [pattern % ((vid,) * count) for vid in ids]
+    if "{tenant}" not in template:
+        return [pattern % ((vid,) * count) for vid in ids]
+    keys: list[bytes | None] = []
+    for vid in ids:
+        tenant = (tenants or {}).get(vid)
+        if tenant is None or str(tenant) == "":
+            keys.append(None)
+            continue
+        filled = template.replace("{tenant}", str(tenant)).replace("{id}", str(vid))
+        keys.append(filled.encode())
+    return keys
+
+
+def _mget(pipe: Any, keys: list[bytes | None]) -> None:
+    present = [key for key in keys if key is not None]
+    if present:
+        pipe.mget(present)
+
+
+def _spread(keys: list[bytes | None], values: list[object] | None) -> list[object]:
+    """MGET's answers for the keys that could be named, back in place (``None`` for the others)."""
+    answers = iter(values or ())
+    return [None if key is None else next(answers) for key in keys]
 
 
 def _check(ids: Iterable[int], templates: Sequence[str]) -> list[int]:
@@ -154,6 +181,7 @@ def scan_video_keys(
     cancel_key: str = DEFAULT_CANCEL_KEY,
     progress_key: str | None = DEFAULT_PROGRESS_KEY,
     batch_size: int = BATCH_SIZE,
+    tenants: Mapping[int, object] | None = None,
 ) -> VideoKeyScan:
     """Lock, cancel flag (and, unless ``progress_key`` is ``None``, progress) of every id: two pipelines per
     ``batch_size`` ids, with a handful of commands each, not four commands per id.
@@ -163,6 +191,8 @@ def scan_video_keys(
     missing). The worker writes its lock and the API its cancel flag as strings with ``SET``; a lock or cancel
     key of another type reads as missing, as ``MGET`` answers it (checking every key's type would cost the
     per-id commands this avoids). §9 needs no progress: the stuck-video evidence passes ``progress_key=None``.
+    A template with ``{tenant}`` (the real system's cancel and progress keys) is filled with ``tenants[id]``;
+    without it that key is not read and is listed in :attr:`VideoKeys.unknown`.
     """
     if batch_size < 1:
         raise ProbeError("redis", "invalid", f"batch_size must be >= 1, got {batch_size}")
@@ -173,23 +203,30 @@ def scan_video_keys(
     for start in range(0, len(unique), batch_size):
         batch = unique[start : start + batch_size]
         # Keys as bytes: redis-py passes bytes through, where it would encode each str again.
-        locks = _keys(lock_key, batch)
-        cancels = _keys(cancel_key, batch)
-        progress_keys = _keys(progress_key, batch) if progress_key is not None else []
+        locks = _keys(lock_key, batch, tenants)
+        cancels = _keys(cancel_key, batch, tenants)
+        progress_keys = _keys(progress_key, batch, tenants) if progress_key is not None else []
         try:
             pipe = r.pipeline(transaction=False)
-            pipe.mget(locks)
-            pipe.mget(cancels)
-            if progress_keys:
-                pipe.mget(progress_keys)
-            first: list[Any] = pipe.execute(raise_on_error=False)
-            round_trips += 1
+            lists = [keys for keys in (locks, cancels, progress_keys) if any(key is not None for key in keys)]
+            for keys in lists:
+                _mget(pipe, keys)
+            answered: list[Any] = pipe.execute(raise_on_error=False) if lists else []
+            round_trips += 1 if lists else 0
         except (redis.exceptions.RedisError, OSError) as exc:
             raise _fail(r, exc) from exc
+        _raise_errors(r, answered)
+        by_list = dict(zip((id(keys) for keys in lists), answered, strict=True))
+        first = [_spread(keys, by_list.get(id(keys))) for keys in (locks, cancels, progress_keys)]
         _raise_errors(r, first)
         lock_values: list[object] = first[0]
         cancel_values: list[object] = first[1]
         progress_values: list[object] = first[2] if progress_keys else [None] * len(batch)
+        unnamed = [
+            tuple(name for name, keys in (("lock", locks), ("cancel", cancels), ("progress", progress_keys))
+                  if keys and keys[i] is None)
+            for i in range(len(batch))
+        ]  # fmt: skip
         lock_ttl: dict[int, int] = {}
         cancel_ttl: dict[int, int] = {}
         hashes: dict[int, str] = {}
@@ -197,14 +234,14 @@ def scan_video_keys(
         try:
             pipe = r.pipeline(transaction=False)
             for i in [i for i, value in enumerate(lock_values) if value is not None]:
-                pipe.pttl(locks[i])
+                pipe.pttl(locks[i])  # type: ignore[arg-type]  # a value came back: the key was named
                 asks.append(("lock_ttl", i))
             for i in [i for i, value in enumerate(cancel_values) if value is not None]:
-                pipe.pttl(cancels[i])  # -2 if it expired meanwhile
+                pipe.pttl(cancels[i])  # type: ignore[arg-type]  # -2 if it expired meanwhile
                 asks.append(("cancel_ttl", i))
             if progress_keys:
-                for i in [i for i, value in enumerate(progress_values) if value is None]:
-                    pipe.hgetall(progress_keys[i])
+                for i in [i for i, value in enumerate(progress_values) if value is None and progress_keys[i]]:
+                    pipe.hgetall(progress_keys[i])  # type: ignore[arg-type]
                     asks.append(("progress", i))
             second: list[Any] = pipe.execute(raise_on_error=False) if asks else []
             round_trips += 1 if asks else 0
@@ -221,7 +258,8 @@ def scan_video_keys(
             elif _is_wrongtype(value):
                 hashes[i] = _NOT_A_STRING
         for i, video_id in enumerate(batch):
-            if lock_values[i] is None and cancel_values[i] is None and progress_values[i] is None and i not in hashes:
+            nothing = lock_values[i] is None and cancel_values[i] is None and progress_values[i] is None
+            if nothing and i not in hashes and not unnamed[i]:
                 found[video_id] = _NO_KEYS  # most ids: nothing in Redis (a frozen value, shared)
                 continue
             cancel_pttl = cancel_ttl.get(i, -2)
@@ -231,6 +269,7 @@ def scan_video_keys(
                 cancel_present=cancel_pttl != -2,
                 cancel_ttl_seconds=_ttl(cancel_pttl),
                 progress_raw=_text(progress_values[i]) if progress_values[i] is not None else hashes.get(i),
+                unknown=unnamed[i],
             )
     return VideoKeyScan(keys=found, round_trips=round_trips)
 
@@ -242,7 +281,8 @@ def video_keys(
     lock_key: str = DEFAULT_LOCK_KEY,
     cancel_key: str = DEFAULT_CANCEL_KEY,
     progress_key: str | None = DEFAULT_PROGRESS_KEY,
+    tenants: Mapping[int, object] | None = None,
 ) -> dict[int, VideoKeys]:
     """The keys of :func:`scan_video_keys` without the round-trip count."""
-    scan = scan_video_keys(r, ids, lock_key=lock_key, cancel_key=cancel_key, progress_key=progress_key)
+    scan = scan_video_keys(r, ids, lock_key=lock_key, cancel_key=cancel_key, progress_key=progress_key, tenants=tenants)
     return dict(scan.keys)

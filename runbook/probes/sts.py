@@ -24,3 +24,15 @@ def caller_identity(sts: AwsClient) -> Identity:
         arn=str(response.get("Arn", "")),
         user_id=str(response.get("UserId", "")),
     )
+
+
+def assume_role(sts: AwsClient, role_arn: str, session_name: str = "runbook-probe") -> tuple[str, str, str]:
+    """Temporary credentials of ``role_arn`` (15 minutes): the worker's instance role, to check what the worker
+    can reach with its own identity. Changes nothing the runbook observes."""
+    response = call(sts, "assume_role", "sts", RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=900)
+    credentials = response.get("Credentials") or {}
+    return (
+        str(credentials.get("AccessKeyId", "")),
+        str(credentials.get("SecretAccessKey", "")),
+        str(credentials.get("SessionToken", "")),
+    )

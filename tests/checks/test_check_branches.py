@@ -186,14 +186,21 @@ def test_visibility_too_short_and_long_job() -> None:
         f"{stamp(start)} INFO worker: [HANDLER] Lock acquired, marking as PROCESSING video_id=17",
         f"{stamp(start + timedelta(hours=6, minutes=30))} INFO worker: [HANDLER] process_fn completed video_id=17 hls_path=hls/17/index.m3u8",
     ]
-    worker = side_from_env({**ENV, "VIDEO_WORKER_VISIBILITY": "21600"}, "worker")
+    worker = side_from_env(ENV, "worker")
     values = {
         "worker.side": worker,
-        "sqs.api": queue(visible=1, in_flight=1),
+        "sqs.api": queue(visible=1, in_flight=1),  # VisibilityTimeout 30 s <= the 240 s extension interval
         "log.worker": _log(lines),
         "asg": asg(in_service=1),
     }
     assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(values)) == "visibility-too-short"
+    # Production's queue (300 s > 240 s): the worker's extensions keep a 6.5 h encode hidden.
+    long_ok = {**values, "sqs.api": queue(visible=1, in_flight=1, visibility=300)}
+    assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(long_ok)) is None
+    # 240 s or less, but every job shorter than it: the first extension comes in time.
+    short = _log(lines[:2] + [lines[2].replace(stamp(start + timedelta(hours=6, minutes=30)), stamp(start + timedelta(seconds=20)))])
+    quick = {**values, "log.worker": short}
+    assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(quick)) is None
     assert cause_of(b_visibility.test_long_job_not_blocking, FakeEvidence(values)) == "long-job-blocking"
     # Two workers: the short job has somewhere to go.
     assert cause_of(b_visibility.test_long_job_not_blocking, FakeEvidence({**values, "asg": asg(in_service=2)})) is None

@@ -130,11 +130,13 @@ def test_long_job_in_flight_and_short_one_waiting_pass() -> None:
 
 
 def test_processing_with_no_worker_on_it_is_status_not_uploaded() -> None:
-    """Received 7 h ago, never finished, visibility (6 h) ran out: nobody encodes it, and its next delivery
-    will be skipped; the message state turns a silent PROCESSING into a diagnosis."""
+    """Received 7 h ago, marked PROCESSING, then the worker restarted: nobody extends its message. Gone from the
+    queue (deleted, nothing in flight or visible), no worker will ever finish it; the message state turns a
+    silent PROCESSING into a diagnosis."""
     log = worker_log(
         (timedelta(hours=7), received(18)),
         (timedelta(hours=7), "[HANDLER] Lock acquired, marking as PROCESSING video_id=18"),
+        (timedelta(hours=6), "Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20s"),
     )
     values = {
         "videos": (18,),
@@ -142,18 +144,56 @@ def test_processing_with_no_worker_on_it_is_status_not_uploaded() -> None:
         "videos.keys": {18: NO_KEYS},
         "log.worker": log,
         "log.api": api_log(18, ago=timedelta(hours=7)),
-        "sqs.api": queue(visible=1, in_flight=0),
+        "sqs.api": queue(visible=0, in_flight=0),
     }
     cause, facts, table = run(values, 18)
-    assert cause == "status-not-uploaded" and table["rows"][0]["message_state"] == "visible"
-    assert "/media/videos/18/retry/" in str(facts["retry_cmd"])
-    # The same video still within its visibility is being encoded: not stuck.
+    assert cause == "status-not-uploaded" and table["rows"][0]["message_state"] == "gone"
+    assert "/api/v1/media/videos/18/retry/" in str(facts["retry_cmd"])
+    # Visible again, the next receive re-encodes it (the real mark_processing accepts a PROCESSING row) ...
+    values["sqs.api"] = queue(visible=1, in_flight=0)
+    assert run(values, 18)[0] is None
+    # ... unless the crashed worker's lock stands: that delivery is skipped and deleted (appendix B 0).
+    values["videos.keys"] = {18: LOCK}
+    values["log.worker"] = worker_log(
+        *[
+            (timedelta(hours=7), line)
+            for line in (received(18), "[HANDLER] Lock acquired, marking as PROCESSING video_id=18")
+        ],
+        (timedelta(hours=6), "Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20s"),
+        (timedelta(hours=6), received(18)),
+        (timedelta(hours=6), "[HANDLER] Lock acquisition failed, skipping video_id=18"),
+    )
+    values["sqs.api"] = queue(visible=0, in_flight=0)
+    assert run(values, 18)[0] == "stale-lock"
+    # The same video with a worker still on it (no restart since) is being encoded: not stuck.
+    values["videos.keys"] = {18: NO_KEYS}
     values["log.worker"] = worker_log(
         (timedelta(hours=1), received(18)),
         (timedelta(hours=1), "[HANDLER] Lock acquired, marking as PROCESSING video_id=18"),
     )
     values["sqs.api"] = queue(visible=0, in_flight=1)
     assert run(values, 18)[0] is None
+
+
+def test_a_skip_without_the_repository_s_status_line_is_a_row_missing_in_the_worker_s_database() -> None:
+    """The real worker logs ``Cannot mark video N as PROCESSING: status=S`` for a row it found: the skip alone
+    means its database has no video N, while the API's has it UPLOADED (fault 18's real shape)."""
+    skip = "[HANDLER] Cannot mark video 31 as PROCESSING, skipping"
+    values = {
+        "videos": (31,),
+        "videos.rows": {31: row(31, "UPLOADED")},
+        "videos.keys": {31: NO_KEYS},
+        "log.worker": worker_log((timedelta(minutes=2), received(31)), (timedelta(minutes=2), skip)),
+        "log.api": api_log(31),
+        "sqs.api": queue(0, 0),
+    }
+    cause, facts, _ = run(values, 31)
+    assert cause == "db-mismatch" and "without `status=`" in str(facts["worker_db"])
+    refused = "Cannot mark video 31 as PROCESSING: status=FAILED"
+    values["log.worker"] = worker_log(*[(timedelta(minutes=2), line) for line in (received(31), refused, skip)])
+    values["videos.rows"] = {31: row(31, "FAILED")}
+    cause, facts, _ = run(values, 31, lang="en")
+    assert cause == "status-not-uploaded" and "status=FAILED" in str(facts["why_en"])
 
 
 def test_enqueued_never_received_queue_empty_went_elsewhere() -> None:

@@ -22,9 +22,21 @@ BODIES: dict[str, object] = {
 }
 
 
+TOKEN = "tok-0123456789abcdef"
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = self.path.strip("/").split("/")
+        if parts[:2] == ["api", "v1"]:
+            # The real API: under /api/v1, a tenant and a bearer token (runbook.production).
+            if self.headers.get("X-Tenant-Code") != "tchul":
+                self._send(404, b'{"detail": "tenant resolution failed", "code": "tenant_invalid"}')
+            elif self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._send(401, b'{"detail": "Authentication credentials were not provided."}')
+            else:
+                self._send(200, b'{"id": 7, "status": "UNKNOWN", "message": "x"}')
+            return
         if parts[:2] != ["media", "videos"] or parts[3:] != ["progress"]:
             self._send(404, b"{}")
         elif parts[2] == "401":
@@ -115,3 +127,17 @@ def test_bad_input() -> None:
     with pytest.raises(ProbeError) as caught:
         api.progress("ftp://api.example", 1, timeout=1)
     assert caught.value.kind == "invalid"
+
+
+def test_the_real_api_s_route_prefix_tenant_and_token(base_url: str) -> None:
+    answer = api.progress(base_url, 7, timeout=2, prefix="/api/v1", headers=api.headers(TOKEN, "tchul"))
+    assert (answer.status, answer.http_status) == ("UNKNOWN", 200)
+    with pytest.raises(ProbeError) as no_tenant:
+        api.progress(base_url, 7, timeout=2, prefix="/api/v1", headers=api.headers(TOKEN, None))
+    assert no_tenant.value.kind == "not-found" and "tenant_invalid" in str(no_tenant.value)
+    with pytest.raises(ProbeError) as no_token:
+        api.progress(base_url, 7, timeout=2, prefix="/api/v1", headers=api.headers(None, "tchul"))
+    assert no_token.value.kind == "auth"
+    with pytest.raises(ProbeError) as wrong:
+        api.progress(base_url, 7, timeout=2, prefix="/api/v1", headers=api.headers("wrong-token-value", "tchul"))
+    assert "wrong-token-value" not in str(wrong.value) and TOKEN not in str(wrong.value)

@@ -83,13 +83,15 @@ def test_server_info(probe_client: redis.Redis, redis_port: int) -> None:
 
 
 def test_video_keys_lock_cancel_progress(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    # The real system's keys (runbook.production): the lock by id, cancel and progress under the tenant.
     admin.set("job:encode:111:lock", "worker-a", ex=4 * 3600)
-    admin.set("job:encode:111:progress", json.dumps({"percent": 40}))
-    admin.set("job:encode:222:cancel", "1", ex=600)
+    admin.set("tenant:1:video:111:progress", json.dumps({"percent": 40}))
+    admin.set("tenant:1:video:222:cancel_requested", "1", ex=600)
     admin.set("job:encode:222:lock", "worker-b")  # no TTL: a lock that never expires
-    admin.hset("job:encode:333:progress", mapping={"percent": "100", "step": "done"})
+    admin.hset("tenant:2:video:333:progress", mapping={"percent": "100", "step": "done"})
+    admin.set("tenant:9:video:222:cancel_requested", "1", ex=600)  # another tenant's video 222: not ours
 
-    keys = redis_.video_keys(probe_client, [111, 222, 333, 444])
+    keys = redis_.video_keys(probe_client, [111, 222, 333, 444], tenants={111: 1, 222: 1, 333: 2, 444: 1})
 
     k111, k222, k333, k444 = (keys[i] for i in (111, 222, 333, 444))
     assert k111.lock_value == "worker-a" and k111.lock_present
@@ -104,21 +106,31 @@ def test_video_keys_lock_cancel_progress(admin: redis.Redis, probe_client: redis
 
 
 def test_custom_key_templates(admin: redis.Redis, probe_client: redis.Redis) -> None:
-    admin.set("lock:{tenant}:7", "w", ex=60)
-    keys = redis_.video_keys(probe_client, [7], lock_key="lock:{tenant}:{id}")
+    admin.set("lock:3:7", "w", ex=60)
+    keys = redis_.video_keys(probe_client, [7], lock_key="lock:{tenant}:{id}", tenants={7: 3})
     assert keys[7].lock_value == "w"
     with pytest.raises(ProbeError) as caught:
         redis_.video_keys(probe_client, [7], lock_key="job:encode:lock")
     assert (caught.value.dependency, caught.value.kind) == ("redis", "invalid")
 
 
+def test_a_tenant_key_of_a_video_whose_tenant_is_unknown_is_unknown_not_absent(
+    admin: redis.Redis, probe_client: redis.Redis
+) -> None:
+    admin.set("tenant:4:video:8:cancel_requested", "1", ex=300)
+    keys = redis_.video_keys(probe_client, [8, 9], tenants={9: 4})
+    assert not keys[8].cancel_present and set(keys[8].unknown) == {"cancel", "progress"}
+    assert keys[9].unknown == ()
+    assert redis_.video_keys(probe_client, [8], tenants={8: 4})[8].cancel_present
+
+
 def test_ten_thousand_ids_take_about_ten_round_trips(admin: redis.Redis, probe_client: redis.Redis) -> None:
     ids = list(range(1, 10_001))
     admin.set("job:encode:5000:lock", "stale", ex=3600)
-    admin.set("job:encode:9999:cancel", "1")
+    admin.set("tenant:1:video:9999:cancel_requested", "1")
 
     started = time.monotonic()
-    scan = redis_.scan_video_keys(probe_client, ids)
+    scan = redis_.scan_video_keys(probe_client, ids, tenants=dict.fromkeys(ids, 1))
     elapsed = time.monotonic() - started
 
     assert scan.round_trips <= 20
@@ -135,10 +147,10 @@ def test_commands_per_batch_not_per_id(admin: redis.Redis, probe_client: redis.R
     for vid in ids[::10]:
         admin.set(f"job:encode:{vid}:lock", "stale", ex=3600)
     for vid in ids[::50]:
-        admin.set(f"job:encode:{vid}:cancel", "1", ex=600)
+        admin.set(f"tenant:1:video:{vid}:cancel_requested", "1", ex=600)
     admin.config_resetstat()
 
-    scan = redis_.scan_video_keys(probe_client, ids, progress_key=None)
+    scan = redis_.scan_video_keys(probe_client, ids, progress_key=None, tenants=dict.fromkeys(ids, 1))
 
     stats = admin.info("commandstats")
     data = ("cmdstat_mget", "cmdstat_exists", "cmdstat_pttl", "cmdstat_get", "cmdstat_hgetall")
@@ -152,10 +164,10 @@ def test_commands_per_batch_not_per_id(admin: redis.Redis, probe_client: redis.R
 
 def test_progress_of_another_type(admin: redis.Redis, probe_client: redis.Redis) -> None:
     """Progress that is neither a string nor a hash is reported as such, not as missing."""
-    admin.rpush("job:encode:7:progress", "x")
+    admin.rpush("tenant:1:video:7:progress", "x")
     admin.set("job:encode:8:lock", "w")  # no TTL
 
-    keys = redis_.video_keys(probe_client, [7, 8, 9])
+    keys = redis_.video_keys(probe_client, [7, 8, 9], tenants={7: 1, 8: 1, 9: 1})
 
     assert keys[7].progress_raw == "<not a string>"
     assert keys[8] == redis_.VideoKeys("w", None, False, None, None)
@@ -164,11 +176,11 @@ def test_progress_of_another_type(admin: redis.Redis, probe_client: redis.Redis)
 
 def test_probes_send_read_commands_only(admin: redis.Redis, probe_client: redis.Redis) -> None:
     admin.set("job:encode:1:lock", "w", ex=60)
-    admin.hset("job:encode:1:progress", mapping={"percent": "5"})
+    admin.hset("tenant:1:video:1:progress", mapping={"percent": "5"})
     admin.config_resetstat()
 
     redis_.server_info(probe_client)
-    redis_.video_keys(probe_client, [1, 2, 3])
+    redis_.video_keys(probe_client, [1, 2, 3], tenants={1: 1, 2: 1, 3: 1})
 
     used = {name.removeprefix("cmdstat_") for name in admin.info("commandstats")}
     used -= {"config|resetstat", "info"}  # the test's own
