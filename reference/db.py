@@ -1,15 +1,24 @@
-"""Tiny database layer shared by the API and the worker stand-ins.
+"""The database the API and the worker share: the real system's tables, and its repository's operations.
 
-Two engines, one interface: SQLite (``DATABASE_URL=sqlite:///relative`` or ``sqlite:////absolute``) for
-hermetic runs and PostgreSQL (``DATABASE_URL=postgresql://...`` or ``DB_HOST``/``DB_PORT``/``DB_NAME``/
-``DB_USER``/``DB_PASSWORD``) like the real deployment. SQL is written once with ``?`` placeholders;
-:class:`Database` rewrites them for psycopg. The video operations the runbook names
-(``mark_processing``, ``complete_video``, ...) live here so both programs change rows the same way.
+Two engines, one interface: PostgreSQL (``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/``DB_PASSWORD`` or
+``DATABASE_URL=postgresql://...``) like the real deployment, SQLite (``DATABASE_URL=sqlite:///path``) where a
+caller asks for one. SQL is written once with ``?`` placeholders; :class:`Database` rewrites them for psycopg.
+
+The tables are the real ones (Django's default names): a video belongs to a session of a lecture of a tenant
+(``video_video`` → ``lectures_session`` → ``lectures_lecture`` → ``core_tenant``), and deleting a lecture or a
+session deletes its videos. The operations behave as the real repository's do:
+
+- ``mark_processing``: no row → ``False`` (nothing logged); PROCESSING → ``True`` (the job re-encodes);
+  another status than UPLOADED → ``Cannot mark video N as PROCESSING: status=S`` and ``False``;
+- ``complete_video``: no row → ``complete_video: video_id=N not found (row exists=...)`` and ``not_found``;
+- ``fail_video``: no row → nothing; else FAILED with the reason;
+- worker transitions never touch ``updated_at``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,24 +26,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-VIDEO_TABLE = "video_video"
-SESSION_TABLE = "video_session"
-STATUSES = ("UPLOADED", "PROCESSING", "READY", "FAILED")
-VIDEO_COLUMNS = ("id", "session_id", "tenant_id", "status", "file_key", "hls_path", "created_at", "updated_at")
+log = logging.getLogger("academy.adapters.db.django.repositories_video")
 
-# Same DDL on both engines: ids are allocated by the application (MAX+1), not by the engine, so rows
-# created with an explicit id (the rehearsal's "video 111") never collide with an engine sequence.
+VIDEO_TABLE = "video_video"
+STATUSES = ("PENDING", "UPLOADED", "PROCESSING", "READY", "FAILED")
+VIDEO_COLUMNS = (
+    "id", "session_id", "title", "file_key", "status", "duration", "error_reason", "hls_path",
+    "processing_started_at", "created_at", "updated_at",
+)  # fmt: skip
+
+# Ids are allocated by the application (MAX+1) on both engines, so rows created with an explicit id (the
+# rehearsal's "video 111") never collide with an engine sequence.
 _SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {SESSION_TABLE} (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS core_tenant (id INTEGER PRIMARY KEY, code TEXT UNIQUE NOT NULL, "
+    "name TEXT, is_active BOOLEAN NOT NULL DEFAULT TRUE)",
+    "CREATE TABLE IF NOT EXISTS core_tenantdomain (id INTEGER PRIMARY KEY, host TEXT UNIQUE NOT NULL, "
+    "tenant_id INTEGER NOT NULL REFERENCES core_tenant(id) ON DELETE CASCADE, is_active BOOLEAN NOT NULL DEFAULT TRUE)",
+    "CREATE TABLE IF NOT EXISTS accounts_user (id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, "
+    "password TEXT NOT NULL, tenant_id INTEGER REFERENCES core_tenant(id), is_staff BOOLEAN NOT NULL DEFAULT FALSE)",
+    "CREATE TABLE IF NOT EXISTS lectures_lecture (id INTEGER PRIMARY KEY, "
+    "tenant_id INTEGER NOT NULL REFERENCES core_tenant(id) ON DELETE CASCADE, title TEXT)",
+    "CREATE TABLE IF NOT EXISTS lectures_session (id INTEGER PRIMARY KEY, "
+    "lecture_id INTEGER NOT NULL REFERENCES lectures_lecture(id) ON DELETE CASCADE, title TEXT)",
     f"CREATE TABLE IF NOT EXISTS {VIDEO_TABLE} ("
     "id INTEGER PRIMARY KEY, "
-    f"session_id INTEGER REFERENCES {SESSION_TABLE}(id) ON DELETE CASCADE, "
-    "tenant_id INTEGER, "
-    "status TEXT NOT NULL, "
-    "file_key TEXT, "
-    "hls_path TEXT, "
-    "created_at TIMESTAMP, "
-    "updated_at TIMESTAMP)",
+    "session_id INTEGER NOT NULL REFERENCES lectures_session(id) ON DELETE CASCADE, "
+    "title TEXT, file_key TEXT, status TEXT NOT NULL DEFAULT 'PENDING', duration INTEGER, "
+    "error_reason TEXT NOT NULL DEFAULT '', hls_path TEXT NOT NULL DEFAULT '', "
+    "processing_started_at TIMESTAMP, created_at TIMESTAMP, updated_at TIMESTAMP)",
 )
 
 # Seconds a connection waits: for a PostgreSQL server to answer, for SQLite's write lock to free up.
@@ -104,8 +123,7 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """A write transaction. SQLite takes its write lock at BEGIN (IMMEDIATE) so that a read
-        followed by an update cannot be interleaved with the other process's write."""
+        """A write transaction. SQLite takes its write lock at BEGIN (IMMEDIATE)."""
         if self.kind == "sqlite":
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -120,7 +138,6 @@ class Database:
 
     def close(self) -> None:
         """Close the connection; never raises (used in ``finally`` blocks)."""
-        # Closing a broken connection must not mask the error that broke it.
         with contextlib.suppress(Exception):
             self._conn.close()
 
@@ -134,8 +151,8 @@ class Database:
 def connect(url_or_env: str | Mapping[str, str] | None = None, *, create: bool = True) -> Database:
     """Open the database named by a URL, an environment mapping, or ``os.environ``.
 
-    ``create=False`` refuses to create a missing SQLite file: a worker pointed at the wrong path must
-    fail loudly (runbook appendix: "API와 워커가 서로 다른 DB를 바라봄"), not invent an empty database.
+    ``create=False`` refuses to create a missing SQLite file: a worker pointed at the wrong path must fail
+    loudly, not invent an empty database.
     """
     settings = settings_from_url(url_or_env) if isinstance(url_or_env, str) else settings_from_env(url_or_env)
     if settings.kind == "sqlite":
@@ -147,12 +164,9 @@ def connect(url_or_env: str | Mapping[str, str] | None = None, *, create: bool =
             isolation_level=None,
             check_same_thread=False,
         )
-        # API and worker write the same file concurrently: WAL lets readers run beside the writer and
-        # busy_timeout makes a writer wait for the lock instead of failing with "database is locked".
         conn.execute(f"PRAGMA busy_timeout = {CONNECT_TIMEOUT * 1000}")
         conn.execute("PRAGMA journal_mode = WAL")
-        # Off by default in SQLite; without it deleting a session would not cascade to its videos.
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA foreign_keys = ON")  # deleting a session must cascade to its videos
         return Database(conn, "sqlite")
     import psycopg
 
@@ -160,91 +174,203 @@ def connect(url_or_env: str | Mapping[str, str] | None = None, *, create: bool =
 
 
 def create_schema(db: Database) -> None:
-    """Create both tables if missing; safe to call from several processes at once."""
+    """Create the tables if missing (the deployment's migration); safe from several processes at once."""
     with db.transaction():
         if db.kind == "postgresql":
-            # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
             db.execute("SELECT pg_advisory_xact_lock(7201)")
         for statement in _SCHEMA:
             db.execute(statement)
 
 
-# --- video operations --------------------------------------------------------------------------
+def _next_id(db: Database, table: str) -> int:
+    return int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")[0][0])
+
+
+def seed_tenant(
+    db: Database, *, tenant_id: int, code: str, hosts: Sequence[str], username: str, password: str
+) -> dict[str, int]:
+    """A tenant, its hosts (``TenantDomain``: the API resolves the tenant from the Host header), a staff user
+    ``t{tenant}_{username}``, a lecture and a session; returns their ids (idempotent)."""
+    with db.transaction():
+        if not db.execute("SELECT 1 FROM core_tenant WHERE id = ?", (tenant_id,)):
+            db.execute("INSERT INTO core_tenant (id, code, name) VALUES (?, ?, ?)", (tenant_id, code, code))
+        for host in hosts:
+            if not db.execute("SELECT 1 FROM core_tenantdomain WHERE host = ?", (host,)):
+                db.execute(
+                    "INSERT INTO core_tenantdomain (id, host, tenant_id) VALUES (?, ?, ?)",
+                    (_next_id(db, "core_tenantdomain"), host, tenant_id),
+                )
+        login = f"t{tenant_id}_{username}"
+        if not db.execute("SELECT 1 FROM accounts_user WHERE username = ?", (login,)):
+            db.execute(
+                "INSERT INTO accounts_user (id, username, password, tenant_id, is_staff) VALUES (?, ?, ?, ?, TRUE)",
+                (_next_id(db, "accounts_user"), login, password, tenant_id),
+            )
+        found = db.execute("SELECT id FROM lectures_lecture WHERE tenant_id = ? ORDER BY id LIMIT 1", (tenant_id,))
+        lecture = int(found[0][0]) if found else _next_id(db, "lectures_lecture")
+        if not found:
+            db.execute("INSERT INTO lectures_lecture (id, tenant_id, title) VALUES (?, ?, 'L1')", (lecture, tenant_id))
+        found = db.execute("SELECT id FROM lectures_session WHERE lecture_id = ? ORDER BY id LIMIT 1", (lecture,))
+        session = int(found[0][0]) if found else _next_id(db, "lectures_session")
+        if not found:
+            db.execute("INSERT INTO lectures_session (id, lecture_id, title) VALUES (?, ?, 'S1')", (session, lecture))
+    return {"tenant": tenant_id, "lecture": lecture, "session": session}
+
+
+# --- lookups ---------------------------------------------------------------------------------------------
 
 
 def get_video(db: Database, video_id: int) -> dict[str, Any] | None:
-    """The row as a dict, or None."""
-    rows = db.execute(f"SELECT {', '.join(VIDEO_COLUMNS)} FROM {VIDEO_TABLE} WHERE id = ?", (video_id,))
-    return dict(zip(VIDEO_COLUMNS, rows[0], strict=True)) if rows else None
+    """The row as a dict (with ``tenant_id`` and ``tenant_code`` of its session's lecture), or None."""
+    columns = ", ".join(f"v.{c}" for c in VIDEO_COLUMNS)
+    rows = db.execute(
+        f"SELECT {columns}, l.tenant_id, t.code FROM {VIDEO_TABLE} v "
+        "LEFT JOIN lectures_session s ON s.id = v.session_id LEFT JOIN lectures_lecture l ON l.id = s.lecture_id "
+        "LEFT JOIN core_tenant t ON t.id = l.tenant_id WHERE v.id = ?",
+        (video_id,),
+    )
+    if not rows:
+        return None
+    return dict(zip((*VIDEO_COLUMNS, "tenant_id", "tenant_code"), rows[0], strict=True))
 
 
-def video_exists(db: Database, video_id: int) -> bool:
-    """A plain SELECT by id (no lock): the ``row exists=`` half of the complete_video diagnosis."""
-    return bool(db.execute(f"SELECT 1 FROM {VIDEO_TABLE} WHERE id = ?", (video_id,)))
+def get_video_status(db: Database, video_id: int) -> str | None:
+    rows = db.execute(f"SELECT status FROM {VIDEO_TABLE} WHERE id = ?", (video_id,))
+    return str(rows[0][0]) if rows else None
+
+
+def tenant_for_host(db: Database, host: str) -> dict[str, Any] | None:
+    rows = db.execute(
+        "SELECT t.id, t.code FROM core_tenantdomain d JOIN core_tenant t ON t.id = d.tenant_id "
+        "WHERE d.host = ? AND d.is_active AND t.is_active",
+        (host,),
+    )
+    return {"id": int(rows[0][0]), "code": str(rows[0][1])} if rows else None
+
+
+def tenant_for_code(db: Database, code: str) -> dict[str, Any] | None:
+    rows = db.execute("SELECT id, code FROM core_tenant WHERE lower(code) = lower(?) AND is_active", (code,))
+    return {"id": int(rows[0][0]), "code": str(rows[0][1])} if rows else None
+
+
+def user(db: Database, username: str) -> dict[str, Any] | None:
+    rows = db.execute(
+        "SELECT id, username, password, tenant_id, is_staff FROM accounts_user WHERE username = ?", (username,)
+    )
+    if not rows:
+        return None
+    return dict(zip(("id", "username", "password", "tenant_id", "is_staff"), rows[0], strict=True))
+
+
+# --- the API's writes ------------------------------------------------------------------------------------
 
 
 def create_video(
-    db: Database, *, video_id: int | None, session_id: int | None, tenant_id: int | None, file_key: str | None
+    db: Database, *, video_id: int | None, session_id: int, file_key: str, title: str = ""
 ) -> dict[str, Any]:
-    """Insert a session (if missing) and an UPLOADED video; return the video row."""
+    """A PENDING video (upload init); returns the row."""
     with db.transaction():
-        if session_id is None:
-            session_id = int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {SESSION_TABLE}")[0][0])
-        if not db.execute(f"SELECT 1 FROM {SESSION_TABLE} WHERE id = ?", (session_id,)):
-            db.execute(f"INSERT INTO {SESSION_TABLE} (id) VALUES (?)", (session_id,))
         if video_id is None:
-            video_id = int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {VIDEO_TABLE}")[0][0])
+            video_id = _next_id(db, VIDEO_TABLE)
         db.execute(
-            f"INSERT INTO {VIDEO_TABLE} (id, session_id, tenant_id, status, file_key, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'UPLOADED', ?, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-            (video_id, session_id, tenant_id, file_key),
+            f"INSERT INTO {VIDEO_TABLE} (id, session_id, title, file_key, status, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'PENDING', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            (video_id, session_id, title or f"video {video_id}", file_key),
         )
     row = get_video(db, video_id)
     assert row is not None  # just inserted in a committed transaction
     return row
 
 
-def set_status(db: Database, video_id: int, status: str, *, only_from: str | None = None) -> bool:
-    """Set a video's status (optionally only from one status); True if a row changed."""
-    sql = f"UPDATE {VIDEO_TABLE} SET status = ?, updated_at = CURRENT_TIMESTAMP WHERE id = ?"
-    params: list[object] = [status, video_id]
-    if only_from is not None:
-        sql += " AND status = ?"
-        params.append(only_from)
+def set_status(db: Database, video_id: int, status: str) -> bool:
+    """Save ``status`` only (the API's ``save(update_fields=["status"])``: ``updated_at`` untouched)."""
     with db.transaction():
-        # RETURNING (SQLite >= 3.35, PostgreSQL) tells us whether the row changed on both engines.
-        return bool(db.execute(sql + " RETURNING id", params))
-
-
-def mark_processing(db: Database, video_id: int) -> bool:
-    """UPLOADED -> PROCESSING; False when the row is missing or in any other state (runbook §9)."""
-    return set_status(db, video_id, "PROCESSING", only_from="UPLOADED")
-
-
-def complete_video(db: Database, video_id: int, hls_path: str) -> bool:
-    """Mark READY with its HLS path; False when the row is not found (``get_video_for_update`` -> None).
-
-    PostgreSQL locks the row first (SELECT ... FOR UPDATE) like the real repository; SQLite's
-    BEGIN IMMEDIATE already holds the database write lock.
-    """
-    lock = " FOR UPDATE" if db.kind == "postgresql" else ""
-    with db.transaction():
-        if not db.execute(f"SELECT id FROM {VIDEO_TABLE} WHERE id = ?{lock}", (video_id,)):
-            return False
-        db.execute(
-            f"UPDATE {VIDEO_TABLE} SET status = 'READY', hls_path = ?, updated_at = CURRENT_TIMESTAMP WHERE id = ?",
-            (hls_path, video_id),
-        )
-    return True
-
-
-def delete_video(db: Database, video_id: int) -> bool:
-    """Delete one video; True if it existed."""
-    with db.transaction():
-        return bool(db.execute(f"DELETE FROM {VIDEO_TABLE} WHERE id = ? RETURNING id", (video_id,)))
+        return bool(db.execute(f"UPDATE {VIDEO_TABLE} SET status = ? WHERE id = ? RETURNING id", (status, video_id)))
 
 
 def delete_session(db: Database, session_id: int) -> bool:
     """Delete a session; its videos go with it (ON DELETE CASCADE), as when a lecture is deleted."""
     with db.transaction():
-        return bool(db.execute(f"DELETE FROM {SESSION_TABLE} WHERE id = ? RETURNING id", (session_id,)))
+        return bool(db.execute("DELETE FROM lectures_session WHERE id = ? RETURNING id", (session_id,)))
+
+
+def delete_video(db: Database, video_id: int) -> bool:
+    with db.transaction():
+        return bool(db.execute(f"DELETE FROM {VIDEO_TABLE} WHERE id = ? RETURNING id", (video_id,)))
+
+
+# --- the worker's repository -----------------------------------------------------------------------------
+
+
+def _for_update(db: Database, video_id: int) -> tuple[str, str | None, int | None] | None:
+    """(status, hls_path, tenant) of the row, locked; ``None`` without it."""
+    lock = " FOR UPDATE OF v" if db.kind == "postgresql" else ""
+    rows = db.execute(
+        f"SELECT v.status, v.hls_path, l.tenant_id FROM {VIDEO_TABLE} v "
+        "LEFT JOIN lectures_session s ON s.id = v.session_id LEFT JOIN lectures_lecture l ON l.id = s.lecture_id "
+        f"WHERE v.id = ?{lock}",
+        (video_id,),
+    )
+    if not rows:
+        return None
+    status, hls_path, tenant = rows[0]
+    return str(status), hls_path, None if tenant is None else int(tenant)
+
+
+def mark_processing(db: Database, video_id: int) -> tuple[bool, int | None]:
+    """(marked, tenant of the row): UPLOADED → PROCESSING; a PROCESSING row is accepted as it is."""
+    with db.transaction():
+        found = _for_update(db, video_id)
+        if found is None:
+            return False, None
+        status, _, tenant = found
+        if status == "PROCESSING":
+            return True, tenant
+        if status != "UPLOADED":
+            log.warning("Cannot mark video %s as PROCESSING: status=%s", video_id, status)
+            return False, tenant
+        db.execute(
+            f"UPDATE {VIDEO_TABLE} SET status = 'PROCESSING', processing_started_at = CURRENT_TIMESTAMP WHERE id = ?",
+            (video_id,),
+        )
+    return True, tenant
+
+
+def complete_video(db: Database, video_id: int, hls_path: str, duration: int | None) -> tuple[bool, str, int | None]:
+    """(ok, reason, tenant): READY with its HLS path."""
+    with db.transaction():
+        found = _for_update(db, video_id)
+        if found is None:
+            exists = bool(db.execute(f"SELECT 1 FROM {VIDEO_TABLE} WHERE id = ?", (video_id,)))
+            log.warning(
+                "complete_video: video_id=%s not found (row exists=%s). Possible: row/parent deleted during encode, "
+                "or worker DB differs from API.",
+                video_id,
+                exists,
+            )
+            return False, "not_found", None
+        status, current_hls, tenant = found
+        if status == "READY" and current_hls:
+            return True, "idempotent", tenant
+        if status != "PROCESSING":
+            log.warning("Video %s status is %s (expected PROCESSING)", video_id, status)
+        db.execute(
+            f"UPDATE {VIDEO_TABLE} SET status = 'READY', hls_path = ?, duration = COALESCE(?, duration) WHERE id = ?",
+            (hls_path, duration, video_id),
+        )
+    return True, "ok", tenant
+
+
+def fail_video(db: Database, video_id: int, reason: str) -> tuple[bool, int | None]:
+    """(changed, tenant): FAILED with its reason; nothing for a missing row."""
+    with db.transaction():
+        found = _for_update(db, video_id)
+        if found is None:
+            return False, None
+        status, _, tenant = found
+        if status == "FAILED":
+            return True, tenant
+        db.execute(
+            f"UPDATE {VIDEO_TABLE} SET status = 'FAILED', error_reason = ? WHERE id = ?", (reason[:2000], video_id)
+        )
+    return True, tenant

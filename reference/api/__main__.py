@@ -1,10 +1,11 @@
 """``python -m reference.api``: serve the API stand-in until SIGTERM/SIGINT.
 
 Environment: ``API_PORT`` (0 = pick a free port), ``DATABASE_URL`` or ``DB_*``, ``AWS_ENDPOINT_URL``,
-``AWS_REGION``/``AWS_DEFAULT_REGION``, AWS keys, ``VIDEO_SQS_QUEUE_NAME``, ``REDIS_*``,
-``API_SKIP_ENQUEUE=1`` (fault: never enqueue), ``RETRY_CANCEL_TTL`` (seconds, 0 = no cancel flag).
-The first stdout line is ``API listening on http://127.0.0.1:PORT``, so a caller that asked for port 0
-learns the port by reading one line.
+``AWS_REGION``, AWS keys, ``VIDEO_SQS_QUEUE_NAME``, ``REDIS_*``, ``R2_*`` (the upload's head check),
+``SECRET_KEY`` (tokens), and the stand-in switches ``API_SKIP_ENQUEUE=1`` (fault: never enqueue) and
+``RETRY_CANCEL_TTL`` (seconds; production: 300). The first stdout line is ``API listening on
+http://127.0.0.1:PORT``, so a caller that asked for port 0 learns the port by reading one line. Application
+records go to stderr in the production format, access lines to stdout in gunicorn's.
 """
 
 from __future__ import annotations
@@ -18,20 +19,26 @@ from types import FrameType
 from reference import configure_logging
 from reference.api.app import build_server
 
+_write = threading.Lock()
+
+
+def _access(line: str) -> None:
+    with _write:
+        print(line, flush=True)
+
 
 def main() -> int:
     """Run the server; return the process exit code."""
-    configure_logging()
-    server = build_server()
+    configure_logging("api")
+    server = build_server(access=_access)
     print(f"API listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
 
     def shutdown() -> None:
-        logging.getLogger("reference.api").info("shutting down")
+        logging.getLogger("gunicorn.error").info("Handling signal: term")
         server.shutdown()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever() to return, which runs in this (the main) thread:
-        # call it from another thread or it would wait for itself.
+        # shutdown() waits for serve_forever() to return, which runs in this (the main) thread.
         threading.Thread(target=shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)

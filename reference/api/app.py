@@ -1,7 +1,17 @@
-"""The API stand-in: the few endpoints of the real Django API that the runbook touches.
+"""The API stand-in: the real API's routes the runbook touches, with its tenant and authentication rules.
 
-:data:`ROUTES` (at the end) lists the JSON endpoints. Those the runbook names: upload complete enqueues on
-SQS (§6), progress reads Redis (§7), retry resets the status and sets the cancel flag (§9).
+Every route is under ``/api/v1``. The tenant comes from the Host header (a ``TenantDomain``), or from
+``X-Tenant-Code`` for the API's own public host only; none found is a 404 ``tenant_invalid`` before anything else.
+Requests carry ``Authorization: Bearer <token>`` (``POST /api/v1/token/``); the video actions want a staff user.
+
+- ``POST /media/videos/{id}/upload/complete/``: a PENDING video whose source is in R2 becomes UPLOADED and is
+  enqueued; SQS refusing is a 503 (``Failed to enqueue video job: video_id=N``).
+- ``POST /media/videos/{id}/retry/`` (FAILED, UPLOADED or PROCESSING): the cancel flag for 300 s, UPLOADED,
+  enqueue (202). The flag outlives the retry: a worker that receives the new message within 300 s skips it.
+- ``GET /media/videos/{id}/progress/``: the status the worker cached in Redis, else the database for READY and
+  FAILED, else ``UNKNOWN``.
+
+Logs: the production format (``[LEVEL] time logger: message``) plus gunicorn's access lines.
 """
 
 from __future__ import annotations
@@ -11,23 +21,24 @@ import logging
 import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
-import redis
-
-from reference import aws_config, db, redis_client
+from reference import LocalTimeFormatter, RedisConnection, db, status_cache
+from reference.api.auth import TokenSigner, resolve_tenant
 from reference.db import Database
+from reference.queue_client import QueueClient
 
-logger = logging.getLogger("reference.api")
-access_logger = logging.getLogger("reference.api.access")
+logger = logging.getLogger("apps.support.video.services.sqs_queue")
+request_log = logging.getLogger("django.request")
+middleware_log = logging.getLogger("apps.api.common.middleware")
 
-DEFAULT_QUEUE = "academy-video-jobs"
+PREFIX = "/api/v1"
+ENQUEUE_FAILED = "비디오 작업 큐 등록 실패(SQS). API 서버 AWS 설정 및 academy-video-jobs 큐를 확인하세요."
 
 
 @dataclass(frozen=True)
@@ -36,40 +47,43 @@ class ApiSettings:
 
     port: int
     queue_name: str
-    region: str | None
-    skip_enqueue: bool
-    retry_cancel_ttl: int
-    redis_host: str
-    redis_port: int
-    redis_password: str | None
-    redis_db: int
+    skip_enqueue: bool  # stand-in fault switch (matrix row 11): the upload completes, nothing is sent
+    retry_cancel_ttl: int  # stand-in switch: the retry's cancel flag (production: 300 s; 0: none)
+    secret: str
+    r2_bucket: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
-        """Read the settings; unset variables take the real deployment's defaults."""
         return cls(
             port=int(env.get("API_PORT", "8000")),
-            queue_name=env.get("VIDEO_SQS_QUEUE_NAME") or DEFAULT_QUEUE,
-            # boto3 itself only reads AWS_DEFAULT_REGION; the runbook (§4) allows AWS_REGION too.
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            queue_name=env.get("VIDEO_SQS_QUEUE_NAME") or "academy-video-jobs",
             skip_enqueue=env.get("API_SKIP_ENQUEUE", "") == "1",
-            retry_cancel_ttl=int(env.get("RETRY_CANCEL_TTL", "300")),
-            redis_host=env.get("REDIS_HOST") or "127.0.0.1",
-            redis_port=int(env.get("REDIS_PORT") or "6379"),
-            redis_password=env.get("REDIS_PASSWORD") or None,
-            redis_db=int(env.get("REDIS_DB") or "0"),
+            retry_cancel_ttl=int(env.get("RETRY_CANCEL_TTL", str(status_cache.CANCEL_TTL))),
+            secret=env.get("SECRET_KEY") or "dev-secret-key",
+            r2_bucket=env.get("R2_VIDEO_BUCKET") or "academy-video",
         )
 
 
 class HttpError(Exception):
-    """An error answer: status code and message."""
+    """An error answer: status and JSON body."""
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        super().__init__(str(body))
         self.status = status
+        self.body = body
 
 
 Reply = tuple[HTTPStatus, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any]
+    tenant: dict[str, Any] | None
+    user: dict[str, Any] | None
 
 
 class VideoApi:
@@ -78,193 +92,265 @@ class VideoApi:
     def __init__(self, settings: ApiSettings, env: Mapping[str, str]) -> None:
         self.settings = settings
         self._env = env
-        self.redis = redis_client(settings.redis_host, settings.redis_port, settings.redis_password, settings.redis_db)
-        self._sqs: Any = None
-        self._sqs_lock = threading.Lock()
+        self.redis = RedisConnection(dict(env))
+        self.tokens = TokenSigner(settings.secret)
+        self._redis_lock = threading.Lock()
 
     def db(self) -> Database:
         """A fresh connection per request: cheap, thread-safe, and survives a database restart."""
         return db.connect(self._env)
 
-    # --- SQS ---------------------------------------------------------------------------------
+    def _redis(self) -> Any:
+        with self._redis_lock:  # the first use PINGs; one at a time
+            return self.redis.get()
 
-    def _sqs_client(self) -> Any:
-        """One client for all request threads (clients are thread-safe; creating them is not).
-        Created on first use, so a bad region is a 503 with its error, not a crash at start."""
-        with self._sqs_lock:
-            if self._sqs is None:
-                self._sqs = boto3.client("sqs", region_name=self.settings.region, config=aws_config())
-            return self._sqs
+    # --- enqueue (VideoSQSQueue.enqueue) -----------------------------------------------------------------
 
-    def enqueue(self, row: Mapping[str, Any]) -> Reply:
-        """Send the encode job (``VideoSQSQueue().enqueue(video)``); 503 when SQS refuses."""
+    def enqueue(self, row: Mapping[str, Any]) -> bool:
         video_id = row["id"]
-        if self.settings.skip_enqueue:
-            # Fault injection (matrix #11): the upload "completes" but nothing reaches the queue.
-            return HTTPStatus.ACCEPTED, {"video_id": video_id, "enqueued": False}
+        if row["status"] != "UPLOADED":
+            logger.warning("Cannot enqueue video %s: status=%s (expected UPLOADED)", video_id, row["status"])
+            return False
+        if row.get("tenant_id") is None:
+            logger.error("Cannot get tenant for video %s", video_id)
+            return False
         body = {
-            "video_id": video_id,
-            "tenant_id": row["tenant_id"],
-            "request_id": uuid.uuid4().hex,
-            "file_key": row["file_key"],
+            "video_id": int(video_id),
+            "file_key": str(row.get("file_key") or ""),
+            "tenant_id": int(row["tenant_id"]),
+            "tenant_code": str(row.get("tenant_code") or ""),
+            "created_at": datetime.now(UTC).isoformat(),
+            "attempt": 1,
         }
         try:
-            sqs = self._sqs_client()
-            url = sqs.get_queue_url(QueueName=self.settings.queue_name)["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
-        except Exception as exc:  # any SQS failure is answered the same way (503)
-            logger.error("Video job enqueue failed: video_id=%s, error=%s: %s", video_id, type(exc).__name__, exc)
-            return HTTPStatus.SERVICE_UNAVAILABLE, {"video_id": video_id, "error": "enqueue failed"}
-        logger.info("Video job enqueued: video_id=%s", video_id)
-        return HTTPStatus.ACCEPTED, {"video_id": video_id, "request_id": body["request_id"], "enqueued": True}
+            sent = QueueClient().send(self.settings.queue_name, body)
+        except Exception as exc:  # building the client failed (a region that is no region, say)
+            logger.exception("Error enqueuing video job: video_id=%s, error=%s", video_id, exc)
+            return False
+        if sent:
+            logger.info("Video job enqueued: video_id=%s", video_id)
+        else:
+            logger.error("Failed to enqueue video job: video_id=%s", video_id)
+        return sent
 
-    # --- endpoints ---------------------------------------------------------------------------
+    # --- endpoints ---------------------------------------------------------------------------------------
 
-    def create_video(self, payload: Mapping[str, Any]) -> Reply:
-        """``POST /media/videos/``."""
-
-        def opt_int(name: str) -> int | None:
-            value = payload.get(name)
-            return None if value is None else int(value)
-
+    def token(self, request: Request) -> Reply:
+        """``POST /api/v1/token/``: a tenant's user (``t{tenant}_{username}``) and password → an access token."""
+        code = request.headers.get("X-Tenant-Code") or str(request.body.get("tenant_code") or "")
         with self.db() as conn:
-            video_id = opt_int("id")
-            if video_id is not None and db.get_video(conn, video_id) is not None:
-                raise HttpError(HTTPStatus.CONFLICT, f"video {video_id} exists")
-            row = db.create_video(
-                conn,
-                video_id=video_id,
-                session_id=opt_int("session_id"),
-                tenant_id=opt_int("tenant_id"),
-                file_key=payload.get("file_key"),
-            )
-        return HTTPStatus.CREATED, row
+            tenant = db.tenant_for_code(conn, code) if code else None
+            found = db.user(conn, f"t{tenant['id']}_{request.body.get('username')}") if tenant else None
+        if found is None or found["password"] != request.body.get("password"):
+            raise HttpError(HTTPStatus.UNAUTHORIZED, {"detail": "No active account found with the given credentials"})
+        access = self.tokens.sign(int(found["id"]), int(found["tenant_id"]))
+        return HTTPStatus.OK, {"refresh": access, "access": access}
 
-    def get_video(self, video_id: int) -> Reply:
-        """``GET /media/videos/{id}/``."""
+    def upload_init(self, request: Request) -> Reply:
+        """``POST /media/videos/upload/init/``: a PENDING video and where to put its source (the stand-in also
+        takes an explicit ``id``)."""
+        tenant = _need_tenant(request)
+        session = int(request.body.get("session") or 0)
         with self.db() as conn:
-            return HTTPStatus.OK, self._row(conn, video_id)
+            video_id = request.body.get("id")
+            if video_id is not None and db.get_video(conn, int(video_id)) is not None:
+                raise HttpError(HTTPStatus.CONFLICT, {"detail": f"video {video_id} exists"})
+            name = str(request.body.get("filename") or "source.mp4")
+            file_key = str(request.body.get("file_key") or f"tenants/{tenant['id']}/video/raw/{session}/{name}")
+            row = db.create_video(conn, video_id=None if video_id is None else int(video_id), session_id=session,
+                                  file_key=file_key)  # fmt: skip
+        return HTTPStatus.CREATED, {"video": _public(row), "file_key": file_key}
 
-    def upload_complete(self, video_id: int) -> Reply:
-        """``POST /media/videos/{id}/upload/complete/``: enqueue whatever the row's status is, like
-        the real view (the appendix tells the operator to check ``video.status`` at enqueue time)."""
+    def upload_complete(self, request: Request, video_id: int) -> Reply:
         with self.db() as conn:
-            row = self._row(conn, video_id)
-        return self.enqueue(row)
-
-    def progress(self, video_id: int) -> Reply:
-        """``GET /media/videos/{id}/progress/``: Redis only, so a Redis outage shows as UNKNOWN (§7)."""
-        try:
-            raw = self.redis.get(f"job:encode:{video_id}:progress")
-            data = json.loads(raw) if raw else None
-        except (redis.RedisError, ValueError) as exc:
-            logger.warning("progress unavailable for video_id=%s: %s: %s", video_id, type(exc).__name__, exc)
-            data = None
-        if not isinstance(data, dict):
-            return HTTPStatus.OK, {"video_id": video_id, "status": "UNKNOWN"}
-        status = data.get("status") or "UNKNOWN"
-        return HTTPStatus.OK, {"video_id": video_id, "status": status, "percent": data.get("percent")}
-
-    def retry(self, video_id: int) -> Reply:
-        """``POST /media/videos/{id}/retry/``.
-
-        Reading of runbook §9 ("API retry 시 cancel 플래그 설정됨. TTL 만료 후 재시도"): retry puts the video
-        back to UPLOADED, sets ``job:encode:{id}:cancel`` with a TTL so that a still-running previous
-        attempt stops, and re-enqueues. The flag does not know which job it is meant for, so the job this
-        retry enqueues is skipped too while the flag lives: that is the §9 symptom, and the remedy is
-        "retry again after the TTL". ``RETRY_CANCEL_TTL`` (default 300 s) sets the TTL; 0 sets no flag
-        (a clean retry for the rehearsal).
-        """
-        with self.db() as conn:
-            self._row(conn, video_id)
+            row = self._row(conn, request, video_id)
+            if row["status"] != "PENDING":
+                raise HttpError(HTTPStatus.CONFLICT, {"detail": f"Invalid status: {row['status']}"})
+            if not self._source_exists(str(row["file_key"] or "")):
+                raise HttpError(HTTPStatus.CONFLICT, {"detail": "S3 object not found"})
             db.set_status(conn, video_id, "UPLOADED")
-            row = self._row(conn, video_id)
-        logger.info("Video retry requested: video_id=%s, cancel_ttl=%s", video_id, self.settings.retry_cancel_ttl)
-        if self.settings.retry_cancel_ttl > 0:
-            try:
-                self.redis.set(f"job:encode:{video_id}:cancel", "1", ex=self.settings.retry_cancel_ttl)
-            except redis.RedisError as exc:
-                logger.warning("cancel flag not set for video_id=%s: %s: %s", video_id, type(exc).__name__, exc)
-        return self.enqueue(row)
+            row = self._row(conn, request, video_id)
+        if not self.settings.skip_enqueue and not self.enqueue(row):
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": ENQUEUE_FAILED})
+        return HTTPStatus.OK, _public(row)
 
-    def delete_video(self, video_id: int) -> Reply:
-        """``DELETE /media/videos/{id}/``."""
+    def retry(self, request: Request, video_id: int) -> Reply:
         with self.db() as conn:
-            if not db.delete_video(conn, video_id):
-                raise HttpError(HTTPStatus.NOT_FOUND, f"video {video_id} not found")
-        return HTTPStatus.OK, {"deleted": {"video": video_id}}
+            row = self._row(conn, request, video_id)
+            if row["status"] not in ("FAILED", "UPLOADED", "PROCESSING"):
+                raise HttpError(HTTPStatus.BAD_REQUEST, {"detail": "Cannot retry"})
+            if self.settings.retry_cancel_ttl > 0 and row.get("tenant_id") is not None:
+                status_cache.set_cancel_requested(
+                    self._redis(), row["tenant_id"], video_id, self.settings.retry_cancel_ttl
+                )
+            db.set_status(conn, video_id, "UPLOADED")
+            row = self._row(conn, request, video_id)
+        if not self.enqueue(row):
+            raise HttpError(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": ENQUEUE_FAILED})
+        return HTTPStatus.ACCEPTED, {"detail": "Video reprocessing queued (SQS)"}
 
-    def delete_session(self, session_id: int) -> Reply:
-        """``DELETE /media/sessions/{id}/``: its videos go too (ON DELETE CASCADE)."""
+    def progress(self, request: Request, video_id: int) -> Reply:
+        tenant = request.tenant
+        if tenant is None:
+            raise HttpError(HTTPStatus.BAD_REQUEST, {"detail": "tenant가 필요합니다."})
+        client = self._redis()
+        cached = status_cache.get_status(client, tenant["id"], video_id)
+        if cached is None:
+            with self.db() as conn:
+                row = db.get_video(conn, video_id)
+            if row is not None and row.get("tenant_id") == tenant["id"] and row["status"] in ("READY", "FAILED"):
+                return HTTPStatus.OK, {
+                    "id": video_id,
+                    "status": row["status"],
+                    "encoding_progress": 100 if row["status"] == "READY" else None,
+                    "hls_path": row["hls_path"],
+                    "duration": row["duration"],
+                    "error_reason": row["error_reason"] if row["status"] == "FAILED" else None,
+                }
+            return HTTPStatus.OK, {"status": "UNKNOWN", "message": "진행 상태를 확인할 수 없습니다."}
+        status = cached.get("status")
+        progress = status_cache.get_progress(client, tenant["id"], video_id) if status == "PROCESSING" else None
+        answer: dict[str, Any] = {
+            "id": video_id,
+            "status": status,
+            "encoding_progress": progress.get("percent") if progress else None,
+            "encoding_step_index": progress.get("step_index") if progress else None,
+            "encoding_step_total": progress.get("step_total") if progress else None,
+        }
+        if status in ("READY", "FAILED"):
+            answer.update(hls_path=cached.get("hls_path"), duration=cached.get("duration"))
+            if status == "FAILED":
+                answer["error_reason"] = cached.get("error_reason")
+        return HTTPStatus.OK, answer
+
+    def get_video(self, request: Request, video_id: int) -> Reply:
         with self.db() as conn:
-            if not db.delete_session(conn, session_id):
-                raise HttpError(HTTPStatus.NOT_FOUND, f"session {session_id} not found")
-        return HTTPStatus.OK, {"deleted": {"session": session_id}}
+            return HTTPStatus.OK, _public(self._row(conn, request, video_id))
+
+    def delete_video(self, request: Request, video_id: int) -> Reply:
+        with self.db() as conn:
+            self._row(conn, request, video_id)
+            db.delete_video(conn, video_id)
+        return HTTPStatus.NO_CONTENT, {}
+
+    def _source_exists(self, key: str) -> bool:
+        """``head_object`` of the upload in R2 with the API's R2 keys."""
+        import boto3
+        from botocore.config import Config
+
+        env = self._env
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env.get("R2_ENDPOINT") or None,
+            aws_access_key_id=env.get("R2_ACCESS_KEY") or None,
+            aws_secret_access_key=env.get("R2_SECRET_KEY") or None,
+            region_name="auto",
+            config=Config(
+                s3={"addressing_style": "path"}, signature_version="s3v4", connect_timeout=5, read_timeout=10
+            ),
+        )
+        try:
+            head = s3.head_object(Bucket=self.settings.r2_bucket, Key=key)
+        except Exception:
+            return False
+        return int(head.get("ContentLength", 0)) > 0
 
     @staticmethod
-    def _row(conn: Database, video_id: int) -> dict[str, Any]:
+    def _row(conn: Database, request: Request, video_id: int) -> dict[str, Any]:
         row = db.get_video(conn, video_id)
         if row is None:
-            raise HttpError(HTTPStatus.NOT_FOUND, f"video {video_id} not found")
+            raise HttpError(HTTPStatus.NOT_FOUND, {"detail": "Not found."})
         return row
 
 
-# (method, path regex) -> handler(api, id from the path, JSON body).
-Route = Callable[[VideoApi, int, Mapping[str, Any]], Reply]
-ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
-    ("POST", re.compile(r"/media/videos/"), lambda api, _id, body: api.create_video(body)),
-    ("GET", re.compile(r"/media/videos/(\d+)/"), lambda api, vid, _b: api.get_video(vid)),
-    ("POST", re.compile(r"/media/videos/(\d+)/upload/complete/"), lambda api, vid, _b: api.upload_complete(vid)),
-    ("GET", re.compile(r"/media/videos/(\d+)/progress/"), lambda api, vid, _b: api.progress(vid)),
-    ("POST", re.compile(r"/media/videos/(\d+)/retry/"), lambda api, vid, _b: api.retry(vid)),
-    ("DELETE", re.compile(r"/media/videos/(\d+)/"), lambda api, vid, _b: api.delete_video(vid)),
-    ("DELETE", re.compile(r"/media/sessions/(\d+)/"), lambda api, sid, _b: api.delete_session(sid)),
-    ("GET", re.compile(r"/healthz/?"), lambda _api, _id, _b: (HTTPStatus.OK, {"status": "ok"})),
+def _need_tenant(request: Request) -> dict[str, Any]:
+    if request.tenant is None:
+        raise HttpError(HTTPStatus.BAD_REQUEST, {"detail": "tenant가 필요합니다."})
+    return request.tenant
+
+
+def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("id", "session_id", "title", "file_key", "status", "duration", "error_reason", "hls_path")
+    return {key: row.get(key) for key in keep}
+
+
+# (method, path regex, needs: "staff" | "user" | None (token route: no tenant either)) -> handler.
+Route = Callable[[VideoApi, Request, int], Reply]
+ROUTES: list[tuple[str, re.Pattern[str], str | None, Route]] = [
+    ("POST", re.compile(rf"{PREFIX}/token/"), None, lambda api, r, _id: api.token(r)),
+    ("POST", re.compile(rf"{PREFIX}/media/videos/upload/init/"), "staff", lambda api, r, _id: api.upload_init(r)),
+    ("POST", re.compile(rf"{PREFIX}/media/videos/(\d+)/upload/complete/"), "staff", VideoApi.upload_complete),
+    ("POST", re.compile(rf"{PREFIX}/media/videos/(\d+)/retry/"), "staff", VideoApi.retry),
+    ("GET", re.compile(rf"{PREFIX}/media/videos/(\d+)/progress/"), "user", VideoApi.progress),
+    ("GET", re.compile(rf"{PREFIX}/media/videos/(\d+)/"), "user", VideoApi.get_video),
+    ("DELETE", re.compile(rf"{PREFIX}/media/videos/(\d+)/"), "staff", VideoApi.delete_video),
 ]
+_BYPASS = (f"{PREFIX}/token/", "/health")
 
 
 class Handler(BaseHTTPRequestHandler):
-    """HTTP plumbing: route, parse JSON, answer JSON, write the access line."""
+    """HTTP plumbing: tenant, authentication, route, JSON, and gunicorn's access line."""
 
     server: ApiServer
     protocol_version = "HTTP/1.1"
 
     def _dispatch(self, method: str) -> None:
+        api = self.server.api
         path = self.path.split("?", 1)[0]
-        # Read the body before routing: on a keep-alive connection unread bytes would be taken for
-        # the next request.
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
-            for route_method, pattern, route in ROUTES:
-                match = pattern.fullmatch(path)
-                if match and route_method == method:
-                    ident = int(match.group(1)) if match.groups() else 0
-                    status, body = route(self.server.api, ident, self._json_body(raw))
-                    break
-            else:
-                raise HttpError(HTTPStatus.NOT_FOUND, f"no route for {method} {path}")
+            status, body = self._answer(api, method, path, raw)
         except HttpError as exc:
-            status, body = exc.status, {"error": str(exc)}
-        except (ValueError, TypeError) as exc:
-            status, body = HTTPStatus.BAD_REQUEST, {"error": str(exc)}
+            status, body = exc.status, exc.body
         except Exception as exc:  # a stand-in answers 500 and logs, it never dies
-            logger.exception("request failed: %s %s", method, path)
-            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"}
-        data = json.dumps(body, default=str).encode()
+            middleware_log.exception("Unhandled exception: %s", exc)
+            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"detail": "Internal Server Error"}
+        if status >= 500:
+            request_log.error("%s: %s", status.phrase, path)
+        elif status >= 400:
+            request_log.warning("%s: %s", status.phrase, path)
+        data = b"" if status == HTTPStatus.NO_CONTENT else json.dumps(body, default=str).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        self._access(status, len(data))
 
-    @staticmethod
-    def _json_body(raw: bytes) -> dict[str, Any]:
-        if not raw.strip():
-            return {}
-        payload = json.loads(raw)
-        if not isinstance(payload, dict):
-            raise ValueError("JSON body must be an object")
-        return payload
+    def _answer(self, api: VideoApi, method: str, path: str, raw: bytes) -> Reply:
+        if path == "/health":
+            return HTTPStatus.OK, {"status": "ok"}
+        body = json.loads(raw) if raw.strip() else {}
+        if not isinstance(body, dict):
+            raise HttpError(HTTPStatus.BAD_REQUEST, {"detail": "JSON body must be an object"})
+        tenant = None
+        if path not in _BYPASS:
+            with api.db() as conn:
+                tenant = resolve_tenant(conn, self.headers.get("Host", ""), self.headers.get("X-Tenant-Code"))
+        user = api.tokens.user(api, self.headers.get("Authorization", ""))
+        request = Request(method, path, dict(self.headers.items()), body, tenant, user)
+        for route_method, pattern, needs, route in ROUTES:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                if needs is not None and user is None:
+                    raise HttpError(
+                        HTTPStatus.UNAUTHORIZED, {"detail": "Authentication credentials were not provided."}
+                    )
+                if needs == "staff" and not (user or {}).get("is_staff"):
+                    raise HttpError(
+                        HTTPStatus.FORBIDDEN, {"detail": "You do not have permission to perform this action."}
+                    )
+                return route(api, request, int(match.group(1)) if match.groups() else 0)
+        raise HttpError(HTTPStatus.NOT_FOUND, {"detail": "Not found."})
+
+    def _access(self, status: int, size: int) -> None:
+        """gunicorn's access line (``--access-logfile -``), in its own format, not the app's."""
+        now = datetime.now(LocalTimeFormatter.zone)
+        line = (
+            f'{self.address_string()} - - [{now:%d/%b/%Y:%H:%M:%S %z}] "{self.requestline}" {status} {size} "-" '
+            f'"{self.headers.get("User-Agent", "-")}"'
+        )
+        self.server.access(line)
 
     def do_GET(self) -> None:  # http.server's naming
         self._dispatch("GET")
@@ -276,8 +362,7 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:  # signature from http.server
-        # Access lines ('"POST /path HTTP/1.1" 202 -') go to the same stream and format as the app's.
-        access_logger.info("%s %s", self.address_string(), format % args)
+        return None  # the access line is written by _access
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -285,15 +370,16 @@ class ApiServer(ThreadingHTTPServer):
 
     daemon_threads = True  # a hung client must not keep the process alive at shutdown
 
-    def __init__(self, address: tuple[str, int], api: VideoApi) -> None:
+    def __init__(self, address: tuple[str, int], api: VideoApi, access: Callable[[str], None]) -> None:
         super().__init__(address, Handler)
         self.api = api
+        self.access = access
 
 
-def build_server(env: Mapping[str, str] | None = None) -> ApiServer:
+def build_server(env: Mapping[str, str] | None = None, access: Callable[[str], None] | None = None) -> ApiServer:
     """Create the schema and bind to 127.0.0.1 (only loopback: this is a test stand-in)."""
     env = os.environ if env is None else env
     settings = ApiSettings.from_env(env)
     with db.connect(env) as conn:
         db.create_schema(conn)
-    return ApiServer(("127.0.0.1", settings.port), VideoApi(settings, env))
+    return ApiServer(("127.0.0.1", settings.port), VideoApi(settings, env), access or (lambda line: None))

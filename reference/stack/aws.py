@@ -234,7 +234,10 @@ class AwsEmulator(MotoServer):
         self.queue_url = sqs.create_queue(
             QueueName=QUEUE_NAME,
             Attributes={
-                "VisibilityTimeout": "30",
+                # As provisioned for production (scripts/create_sqs_resources.py): above the worker's 240 s
+                # extension interval, long polling on.
+                "VisibilityTimeout": "300",
+                "ReceiveMessageWaitTimeSeconds": "20",
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
                 ),
@@ -308,7 +311,9 @@ class AwsEmulator(MotoServer):
             Handler="handler.lambda_handler",
             Code={"ZipFile": self.scaler_zip()},
             Timeout=30,
-            Environment={"Variables": {"QUEUE_NAME": QUEUE_NAME, "ASG_NAME": ASG_NAME}},
+            # Deployed without --environment (scripts/deploy_worker_asg.ps1): the handler's defaults name the queue,
+            # the group and its own bounds (VIDEO_WORKER_ASG_MIN 0, _MAX 20).
+            Environment={"Variables": {}},
         )["FunctionArn"]
         events = self.client("events")
         rule_arn = events.put_rule(Name=RULE_NAME, ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]

@@ -1,5 +1,6 @@
 """What a test (or an engineer in a Python shell) does with a running stack: call the API, look at the
-queue, the bucket, Redis and the database, read logs, tick the scaler. Mixed into :class:`Stack`."""
+queue, the bucket, Redis and the database, read logs, tick the scaler. Mixed into
+:class:`~reference.stack.stack.Stack` (which it does not import: the attributes it uses are declared below)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,56 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import redis as redislib
 
 from reference import db as refdb
 from reference.stack import aws as awsmod
 from reference.stack import media
+from reference.stack.plan import Plan
 from reference.stack.processes import ManagedProcess, python_env, wait_for
 
-if TYPE_CHECKING:
-    from reference.stack.stack import Stack
-
 T = TypeVar("T")
+#: The stand-in's Redis keys, as the real system names them: the lock by id, the rest under the tenant.
 LOCK_KEY = "job:encode:{id}:lock"
-CANCEL_KEY = "job:encode:{id}:cancel"
-PROGRESS_KEY = "job:encode:{id}:progress"
+CANCEL_KEY = "tenant:{tenant}:video:{id}:cancel_requested"
+PROGRESS_KEY = "tenant:{tenant}:video:{id}:progress"
+STATUS_KEY = "tenant:{tenant}:video:{id}:status"
+#: The rehearsal's tenant: its code, the hosts it is reached by (the API resolves tenants by Host), its user.
+TENANT_ID = 1
+TENANT_CODE = "academy"
+TENANT_HOSTS = ("127.0.0.1", "localhost")
+API_USER = "admin"
+API_PREFIX = "/api/v1"
 
+
+def key(template: str, video_id: int, tenant: int = TENANT_ID) -> str:
+    """A key template filled for ``video_id`` of ``tenant``."""
+    return template.replace("{tenant}", str(tenant)).replace("{id}", str(video_id))
+
+
+# The Lambda runtime, and AWS's own refusal of a desired capacity outside the group's [MinSize, MaxSize] (moto
+# accepts it): "New SetDesiredCapacity value 3 is above max value 1 for the AutoScalingGroup."
 _SCALER_SNIPPET = """
-import importlib.util, json, sys
+import importlib.util, json, logging, sys
+import boto3
+from botocore.exceptions import ClientError
+logging.basicConfig(level=logging.INFO, format="[%(levelname)s]\t%(asctime)s\t%(message)s")
+boto3.setup_default_session()
+def refuse(params, **_):
+    name, value = params["AutoScalingGroupName"], params["DesiredCapacity"]
+    asg = boto3.client("autoscaling")
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    for bound, word, low in ((group["MaxSize"], "above max", value > group["MaxSize"]),
+                             (group["MinSize"], "below min", value < group["MinSize"])):
+        if low:
+            message = f"New SetDesiredCapacity value {value} is {word} value {bound} for the AutoScalingGroup."
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": message}}, "SetDesiredCapacity")
+boto3.DEFAULT_SESSION.events.register("provide-client-params.auto-scaling.SetDesiredCapacity", refuse)
 spec = importlib.util.spec_from_file_location("handler", sys.argv[1])
 module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
 print("SCALER_RESULT " + json.dumps(module.lambda_handler({"source": "aws.events"}, None)))
@@ -36,66 +66,89 @@ print("SCALER_RESULT " + json.dumps(module.lambda_handler({"source": "aws.events
 
 
 class StackClients:
-    """Helpers; ``self`` is a started :class:`Stack`."""
+    """Helpers over a started stack; the attributes below are the stack's."""
+
+    backend: str
+    deployment: str
+    faults: list[Any]  # reference.stack.fault.Fault (not imported here: imports run one way)
+    active_faults: list[Any]  # the faults, or the healthy row
+    plan: Plan
+    scenario: Any  # reference.stack.scenario.Scenario
+    workdir: Path
+    repo_root: Path
+    aws: Any
+    r2: Any
+    redis_service: Any
+    database: Any
+    worker_database: Any
+    worker: Any
+    api: ManagedProcess | None
+    api_env: dict[str, str]
+    worker_env: dict[str, str]
+    api_url: str
+    api_token: str
+    api_password: str
+    session_id: int
+    scaler_ticks: list[dict[str, Any]]
 
     # --- waiting -----------------------------------------------------------------------------------
 
-    def wait_for(self: Stack, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
         """Poll until ``predicate()`` is truthy (returned) or TimeoutError after ``timeout`` seconds."""
         return wait_for(predicate, timeout, what)
 
     # --- AWS / R2 clients (valid keys, the API's view) -------------------------------------------
 
-    def client(self: Stack, service: str, region: str | None = None) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
         return self.aws.client(service, region=region or awsmod.REGION)
 
-    def sqs(self: Stack, region: str | None = None) -> Any:
+    def sqs(self, region: str | None = None) -> Any:
         return self.client("sqs", region)
 
-    def autoscaling(self: Stack) -> Any:
+    def autoscaling(self) -> Any:
         return self.client("autoscaling")
 
-    def lambda_(self: Stack) -> Any:
+    def lambda_(self) -> Any:
         return self.client("lambda")
 
-    def events(self: Stack) -> Any:
+    def events(self) -> Any:
         return self.client("events")
 
-    def s3(self: Stack) -> Any:
+    def s3(self) -> Any:
         """The R2 bucket's S3 client with the valid R2 keys."""
         return self.r2.s3()
 
-    def queue_counts(self: Stack, queue_name: str = awsmod.QUEUE_NAME) -> dict[str, int]:
+    def queue_counts(self, queue_name: str = awsmod.QUEUE_NAME) -> dict[str, int]:
         return self.aws.queue_counts(queue_name)
 
-    def dlq_counts(self: Stack) -> dict[str, int]:
+    def dlq_counts(self) -> dict[str, int]:
         return self.aws.queue_counts(awsmod.DLQ_NAME)
 
-    def queue_exists(self: Stack, queue_name: str = awsmod.QUEUE_NAME) -> bool:
+    def queue_exists(self, queue_name: str = awsmod.QUEUE_NAME) -> bool:
         try:
             self.sqs().get_queue_url(QueueName=queue_name)
             return True
         except self.sqs().exceptions.QueueDoesNotExist:
             return False
 
-    def bucket_keys(self: Stack, prefix: str = "") -> list[str]:
+    def bucket_keys(self, prefix: str = "") -> list[str]:
         s3 = self.s3()
         keys: list[str] = []
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=awsmod.BUCKET, Prefix=prefix):
             keys += [obj["Key"] for obj in page.get("Contents", [])]
         return sorted(keys)
 
-    def get_object(self: Stack, key: str) -> bytes:
+    def get_object(self, key: str) -> bytes:
         return self.s3().get_object(Bucket=awsmod.BUCKET, Key=key)["Body"].read()
 
-    def download(self: Stack, key: str, dest: Path) -> Path:
+    def download(self, key: str, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(self.get_object(key))
         return dest
 
     # --- Redis and the database ----------------------------------------------------------------
 
-    def redis(self: Stack, db: int | None = None) -> redislib.Redis:
+    def redis(self, db: int | None = None) -> redislib.Redis:
         """A client for the Redis the API uses (``db`` overrides its REDIS_DB); one cached client per db."""
         db = int(self.api_env.get("REDIS_DB", "0")) if db is None else db
         cache = self.__dict__.setdefault("_redis_clients", {})
@@ -103,31 +156,34 @@ class StackClients:
             cache[db] = self.redis_service.client(db)
         return cache[db]
 
-    def db(self: Stack) -> refdb.Database:
+    def db(self) -> refdb.Database:
         """A connection to the API's database."""
         return self.database.connect()
 
-    def video_row(self: Stack, video_id: int) -> dict[str, Any] | None:
+    def video_row(self, video_id: int) -> dict[str, Any] | None:
         with self.db() as conn:
             return refdb.get_video(conn, video_id)
 
-    def video_status(self: Stack, video_id: int) -> str | None:
+    def video_status(self, video_id: int) -> str | None:
         row = self.video_row(video_id)
         return None if row is None else str(row["status"])
 
-    def set_status(self: Stack, video_id: int, status: str) -> None:
+    def set_status(self, video_id: int, status: str) -> None:
         with self.db() as conn:
             refdb.set_status(conn, video_id, status)
 
     # --- the API -------------------------------------------------------------------------------
 
     def api_request(
-        self: Stack, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 30.0
+        self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 30.0, *, auth: bool = True
     ) -> tuple[int, dict[str, Any]]:
+        """One request to the API under ``/api/v1``, as the rehearsal's staff user (its bearer token); the tenant
+        comes from the Host (127.0.0.1), as it does for the real API."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.api_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "X-Tenant-Code": TENANT_CODE}
+        if auth and self.api_token:
+            headers["Authorization"] = f"Bearer {self.api_token}"
+        req = urllib.request.Request(self.api_url + API_PREFIX + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 status, raw = resp.status, resp.read()
@@ -139,33 +195,40 @@ class StackClients:
             payload = {"raw": raw.decode(errors="replace")}
         return status, payload
 
-    def upload_video(
-        self: Stack, video_id: int, clip: Path, *, session_id: int | None = None, tenant_id: int = 1
-    ) -> dict[str, Any]:
-        """Put the source in the bucket (as the browser's direct upload would), then create the row."""
-        key = f"uploads/{video_id}/source{clip.suffix}"
-        self.s3().upload_file(str(clip), awsmod.BUCKET, key)
-        body: dict[str, Any] = {"id": video_id, "tenant_id": tenant_id, "file_key": key}
-        if session_id is not None:
-            body["session_id"] = session_id
-        status, row = self.api_request("POST", "/media/videos/", body)
-        if status != 201:
-            raise RuntimeError(f"POST /media/videos/ -> {status}: {row}")
-        return row
+    def login(self) -> str:
+        """``POST /api/v1/token/`` for the rehearsal's staff user: its access token."""
+        status, body = self.api_request(
+            "POST", "/token/", {"username": API_USER, "password": self.api_password}, auth=False
+        )
+        if status != 200:
+            raise RuntimeError(f"POST {API_PREFIX}/token/ -> {status}: {body}")
+        return str(body["access"])
 
-    def upload_complete(self: Stack, video_id: int) -> tuple[int, dict[str, Any]]:
+    def upload_video(self, video_id: int, clip: Path, *, session_id: int | None = None) -> dict[str, Any]:
+        """``upload/init`` (a PENDING row), then the source into the bucket (the browser's direct upload)."""
+        status, answer = self.api_request(
+            "POST",
+            "/media/videos/upload/init/",
+            {"id": video_id, "session": session_id or self.session_id, "filename": f"{uuid.uuid4()}{clip.suffix}"},
+        )
+        if status != 201:
+            raise RuntimeError(f"POST {API_PREFIX}/media/videos/upload/init/ -> {status}: {answer}")
+        self.s3().upload_file(str(clip), awsmod.BUCKET, answer["file_key"])
+        return dict(answer["video"])
+
+    def upload_complete(self, video_id: int) -> tuple[int, dict[str, Any]]:
         return self.api_request("POST", f"/media/videos/{video_id}/upload/complete/")
 
-    def retry(self: Stack, video_id: int) -> tuple[int, dict[str, Any]]:
+    def retry(self, video_id: int) -> tuple[int, dict[str, Any]]:
         return self.api_request("POST", f"/media/videos/{video_id}/retry/")
 
-    def delete_video(self: Stack, video_id: int) -> tuple[int, dict[str, Any]]:
+    def delete_video(self, video_id: int) -> tuple[int, dict[str, Any]]:
         return self.api_request("DELETE", f"/media/videos/{video_id}/")
 
-    def progress(self: Stack, video_id: int) -> dict[str, Any]:
+    def progress(self, video_id: int) -> dict[str, Any]:
         return self.api_request("GET", f"/media/videos/{video_id}/progress/")[1]
 
-    def make_clip(self: Stack, seconds: float = 3) -> Path:
+    def make_clip(self, seconds: float = 3) -> Path:
         """A cached test clip in the work dir."""
         path = self.workdir / "clips" / f"clip-{seconds:g}s.mp4"
         if not path.exists():
@@ -174,23 +237,23 @@ class StackClients:
 
     # --- logs and the worker -------------------------------------------------------------------
 
-    def api_log_text(self: Stack) -> str:
+    def api_log_text(self) -> str:
         return self.api.log_text() if self.api else ""
 
-    def worker_log_text(self: Stack) -> str:
+    def worker_log_text(self) -> str:
         worker = self.worker
         if worker is None:
             path = self.workdir / "worker.log"
             return path.read_text(errors="replace") if path.exists() else ""
         return worker.log_text() if isinstance(worker, ManagedProcess) else worker.logs()
 
-    def worker_running(self: Stack) -> bool:
+    def worker_running(self) -> bool:
         worker = self.worker
         if worker is None:
             return False
         return worker.alive() if isinstance(worker, ManagedProcess) else worker.running()
 
-    def worker_exit_code(self: Stack) -> int | None:
+    def worker_exit_code(self) -> int | None:
         worker = self.worker
         if worker is None:
             return None
@@ -198,7 +261,7 @@ class StackClients:
 
     # --- the scaler ------------------------------------------------------------------------------
 
-    def scaler_tick(self: Stack, *, force: bool = False) -> dict[str, Any] | None:
+    def scaler_tick(self, *, force: bool = False) -> dict[str, Any] | None:
         """One EventBridge tick: run ``reference/scaler/handler.py``'s ``lambda_handler`` in a child Python
         process (the Lambda's isolation: its own boto3, only the Lambda's environment: QUEUE_NAME, ASG_NAME,
         the region and the account's valid keys, AWS_ENDPOINT_URL). moto never fires rules, so this stands in
@@ -213,8 +276,8 @@ class StackClients:
         assert keys is not None
         env = python_env(
             {
-                "QUEUE_NAME": awsmod.QUEUE_NAME,
-                "ASG_NAME": awsmod.ASG_NAME,
+                "VIDEO_QUEUE": awsmod.QUEUE_NAME,
+                "VIDEO_WORKER_ASG_NAME": awsmod.ASG_NAME,
                 "AWS_REGION": awsmod.REGION,
                 "AWS_DEFAULT_REGION": awsmod.REGION,
                 "AWS_ENDPOINT_URL": self.aws.url,

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
-import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 from reference.stack import aws as awsmod
-from reference.stack.clients import LOCK_KEY
+from reference.stack.clients import CANCEL_KEY, LOCK_KEY, STATUS_KEY, TENANT_CODE, TENANT_ID, StackClients, key
+from reference.stack.fault import Hook, ScenarioLike
 
-if TYPE_CHECKING:
-    from reference.stack.scenario import Scenario
-    from reference.stack.stack import Stack
-
-Hook = Callable[["Stack"], Any]
-STALE_LOCK_OWNER = "ip-10-0-1-23:1887"  # the crashed worker that never released it
+Stack = StackClients  # a running stack, as the faults see it
+Scenario = ScenarioLike
+#: What the real worker writes as the lock's value: the crashed worker left it (TTL 4 h).
+STALE_LOCK_VALUE = "1"
 
 
 # --- symptom building blocks ----------------------------------------------------------------------
@@ -81,12 +83,10 @@ def all_of(*checks: Callable[..., Any]) -> Callable[[Stack, Scenario], bool]:
 
 
 def healthy_symptom(s: Stack, sc: Scenario) -> bool:
-    """Every uploaded video READY with progress 100, its lock released, the queue drained."""
+    """Every uploaded video READY (in the API's progress too), its lock released, the queue drained."""
     client = s.redis()
     return all(
-        s.video_status(v) == "READY"
-        and not client.exists(LOCK_KEY.format(id=v))
-        and s.progress(v).get("percent") == 100
+        s.video_status(v) == "READY" and not client.exists(key(LOCK_KEY, v)) and s.progress(v).get("status") == "READY"
         for v in sc.videos
     ) and queue_empty(s)
 
@@ -96,14 +96,14 @@ def healthy_symptom(s: Stack, sc: Scenario) -> bool:
 
 def plan(**changes: Any) -> Hook:
     def configure(s: Stack) -> None:
-        for key, value in changes.items():
-            current = getattr(s.plan, key)
+        for name, value in changes.items():
+            current = getattr(s.plan, name)
             if isinstance(current, dict):
                 current.update(value)
             elif isinstance(current, list):
                 current.extend(value)
             else:
-                setattr(s.plan, key, value)
+                setattr(s.plan, name, value)
 
     return configure
 
@@ -126,19 +126,27 @@ def delete_queue(s: Stack) -> None:
 
 
 def stale_lock(s: Stack) -> None:
-    s.redis().set(LOCK_KEY.format(id=111), STALE_LOCK_OWNER, ex=4 * 3600)
+    s.redis().set(key(LOCK_KEY, 111), STALE_LOCK_VALUE, ex=4 * 3600)
 
 
 def dlq_message(s: Stack) -> None:
-    """Video 444 failed three times: its job went to the DLQ, the worker had marked the row FAILED."""
+    """Video 444's job sits in the DLQ (the database was down while it was received three times: visibility
+    0 after each exception); its row stayed UPLOADED."""
     clip = s.make_clip(3)
-    s.upload_video(444, clip)
-    s.set_status(444, "FAILED")
-    body = {"video_id": 444, "tenant_id": 1, "request_id": uuid.uuid4().hex, "file_key": "uploads/444/source.mp4"}
+    row = s.upload_video(444, clip)
+    s.set_status(444, "UPLOADED")
+    body = {
+        "video_id": 444,
+        "file_key": row["file_key"],
+        "tenant_id": TENANT_ID,
+        "tenant_code": TENANT_CODE,
+        "created_at": datetime.now(UTC).isoformat(),
+        "attempt": 1,
+    }
     s.sqs().send_message(QueueUrl=s.aws.dlq_url, MessageBody=json.dumps(body))
 
 
-def flow_trio(before_complete: Callable[[Scenario], set[int]] | None = None) -> Callable[[Scenario], None]:
+def flow_trio(before_complete: Callable[[Scenario], set[int]] | None = None) -> Callable[[Any], None]:
     """Runbook §9: 111, 222, 333 uploaded together; ``before_complete`` may act on some and returns the ids
     it already enqueued itself."""
 
@@ -153,13 +161,41 @@ def flow_trio(before_complete: Callable[[Scenario], set[int]] | None = None) -> 
     return flow
 
 
-def already_processing(sc: Scenario) -> set[int]:
-    sc.stack.set_status(222, "PROCESSING")  # an earlier attempt changed it and never finished
-    return set()
+@contextmanager
+def worker_paused(s: Stack) -> Iterator[None]:
+    """The worker stopped in its tracks (SIGSTOP; a container is paused) while something changes, then resumed:
+    it receives what was sent meanwhile only afterwards. No line of its log changes."""
+    worker = s.worker
+    container = getattr(worker, "container", None)
+    if container is not None:
+        container.pause()
+    elif worker is not None and worker.pid:
+        os.killpg(worker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        if container is not None:
+            container.unpause()
+        elif worker is not None and worker.pid:
+            os.killpg(worker.pid, signal.SIGCONT)
+
+
+def failed_before_received(sc: Scenario) -> set[int]:
+    """Row 15 as production can have it: a PROCESSING row is re-encoded there (``mark_processing`` accepts it), so
+    the status that makes the worker skip is another: 222 is enqueued, then marked FAILED (by hand, an earlier
+    attempt) before the worker receives it: ``Cannot mark video 222 as PROCESSING: status=FAILED``, skipped,
+    deleted."""
+    with worker_paused(sc.stack):
+        sc.complete(222)
+        sc.stack.set_status(222, "FAILED")
+    return {222}
 
 
 def retry_with_cancel(sc: Scenario) -> set[int]:
-    sc.record(111, sc.stack.retry(111))  # the API sets job:encode:111:cancel (TTL) and re-enqueues
+    """111 failed earlier; its retry sets the cancel flag (300 s) before it enqueues, and the idle worker
+    receives the new message at once: ``Cancel requested for video_id=111, skipping``."""
+    sc.stack.set_status(111, "FAILED")
+    sc.record(111, sc.stack.retry(111))
     return {111}
 
 
@@ -203,5 +239,14 @@ def rule_state(s: Stack) -> str | None:
     return rules[0].get("State") if rules else None
 
 
-def progress_unknown(video_id: int) -> Callable[[Stack], bool]:
-    return lambda s: s.progress(video_id).get("status") == "UNKNOWN"
+def progress_says(video_id: int, status: str) -> Callable[[Stack], bool]:
+    return lambda s: s.progress(video_id).get("status") == status
+
+
+def status_key_in(video_id: int, db: int) -> Callable[[Stack], bool]:
+    """The worker's cached status of ``video_id`` is in Redis database ``db``."""
+    return lambda s: bool(s.redis(db=db).exists(key(STATUS_KEY, video_id)))
+
+
+def cancel_flag(video_id: int) -> Callable[[Stack], bool]:
+    return lambda s: bool(s.redis().exists(key(CANCEL_KEY, video_id)))

@@ -9,19 +9,17 @@ truthy once the fault's visible effect is there (what :meth:`Scenario.run` waits
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
 from reference.stack import aws as awsmod
-from reference.stack.clients import CANCEL_KEY, PROGRESS_KEY
+from reference.stack.clients import TENANT_ID
+from reference.stack.fault import Fault
 from reference.stack.fault_steps import (
     all_of,
-    already_processing,
     asg_to_zero,
+    cancel_flag,
     delete_queue,
     delete_rule,
     dlq_message,
+    failed_before_received,
     flow_delete_mid_encode,
     flow_long_job,
     flow_queue_up,
@@ -30,7 +28,7 @@ from reference.stack.fault_steps import (
     held_for,
     lambda_missing,
     plan,
-    progress_unknown,
+    progress_says,
     queue_at_least,
     queue_empty,
     ready,
@@ -39,40 +37,28 @@ from reference.stack.fault_steps import (
     rule_state,
     stale_lock,
     status,
+    status_key_in,
     stop_worker_config,
     wlog,
 )
 from reference.stack.processes import closed_port
 
-if TYPE_CHECKING:
-    from reference.stack.scenario import Scenario
-    from reference.stack.stack import Stack
+__all__ = ["FAULTS", "HEALTHY", "Fault", "by_row", "resolve"]
 
-Hook = Callable[["Stack"], Any]
-REQUIRED_WORKER_VARS = ("API_BASE_URL", "INTERNAL_WORKER_TOKEN", "R2_ENDPOINT", "R2_ACCESS_KEY", "R2_SECRET_KEY")
+#: The worker's required variables, one fault each (the bucket pair goes missing together: it has no default).
+REQUIRED_WORKER_VARS = (
+    "API_BASE_URL",
+    "INTERNAL_WORKER_TOKEN",
+    "R2_BUCKET",
+    "R2_ENDPOINT",
+    "R2_ACCESS_KEY",
+    "R2_SECRET_KEY",
+)
+#: What each fault drops; the message the worker logs names the variable (or the pair).
+_DROPPED = {"R2_BUCKET": ("R2_BUCKET", "R2_VIDEO_BUCKET")}
+_LOGGED = {"R2_BUCKET": "config error: Missing required env (any of): R2_BUCKET, R2_VIDEO_BUCKET"}
 OTHER_QUEUE = "academy-video-jobs-v2"
 LONG_JOB_SLOWDOWN = "600"  # seconds each encoded segment is held: a "long job" that outlasts any check
-
-
-def _noop(_stack: Stack) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Fault:
-    id: str
-    row: int
-    cause: str  # "<layer>/<cause>" from the CONTRACT, or "healthy"
-    title: str
-    symptom: Callable[[Stack, Scenario], Any]
-    configure: Hook = _noop
-    prepare: Hook = _noop
-    inject: Hook = _noop
-    flow: Callable[[Scenario], Any] | None = None
-
-    @property
-    def layer(self) -> str:
-        return self.cause.split("/", 1)[0]
 
 
 # --- the matrix ------------------------------------------------------------------------------------------
@@ -110,7 +96,7 @@ _F: list[Fault] = [
         4,
         "queue/region-mismatch",
         f"worker in {awsmod.OTHER_REGION}, API and queue in {awsmod.REGION}",
-        all_of(wlog("SQS unavailable"), queue_at_least(visible=1), status(111, "UPLOADED")),
+        all_of(wlog("Failed to get queue URL for"), queue_at_least(visible=1), status(111, "UPLOADED")),
         configure=plan(worker_env={"AWS_REGION": awsmod.OTHER_REGION, "AWS_DEFAULT_REGION": awsmod.OTHER_REGION}),
     ),
     Fault(
@@ -118,7 +104,7 @@ _F: list[Fault] = [
         5,
         "queue/queue-missing",
         f"queue {awsmod.QUEUE_NAME} deleted",
-        all_of(lambda s: not s.queue_exists(), responded(111, 503), wlog("SQS unavailable")),
+        all_of(lambda s: not s.queue_exists(), responded(111, 503), wlog("Failed to get queue URL for")),
         prepare=delete_queue,
     ),
     *[
@@ -126,9 +112,12 @@ _F: list[Fault] = [
             f"config-missing:{var}",
             6,
             "worker-config/config-missing",
-            f"worker started without {var}",
-            all_of(lambda s: s.worker_exit_code() == 1, wlog(f"config error: {var}")),
-            configure=plan(worker_env={var: None}),
+            f"worker started without {' and '.join(_DROPPED.get(var, (var,)))}",
+            all_of(
+                lambda s: s.worker_exit_code() == 1,
+                wlog(_LOGGED.get(var, f"config error: Missing required env: {var}")),
+            ),
+            configure=plan(worker_env=dict.fromkeys(_DROPPED.get(var, (var,)))),
         )
         for var in REQUIRED_WORKER_VARS
     ],
@@ -149,8 +138,8 @@ _F: list[Fault] = [
         "r2-keys-invalid",
         8,
         "credentials/r2-credentials-invalid",
-        "worker's R2 keys unknown to R2 (download/upload refused)",
-        all_of(wlog("Video processing failed", "InvalidAccessKeyId"), status(111, "FAILED")),
+        "worker's R2 keys unknown to R2 (its presigned download refused: 403)",
+        all_of(wlog("Video processing failed", "download failed: 403"), status(111, "FAILED"), queue_empty),
         configure=plan(
             worker_env={"R2_ACCESS_KEY": awsmod.INVALID_R2_KEYS[0], "R2_SECRET_KEY": awsmod.INVALID_R2_KEYS[1]}
         ),
@@ -160,7 +149,7 @@ _F: list[Fault] = [
         9,
         "processing/processing-exception",
         "a broken ffmpeg first on the worker's PATH (exits 127)",
-        all_of(wlog("Video processing failed", "ffmpeg"), status(111, "FAILED")),
+        all_of(wlog("Video processing failed", "ffmpeg failed"), status(111, "FAILED"), queue_empty),
         configure=plan(ffmpeg="failing"),
     ),
     Fault(
@@ -168,7 +157,7 @@ _F: list[Fault] = [
         9,
         "processing/processing-exception",
         "no ffmpeg on the worker's PATH (docker: an unusable /usr/bin/ffmpeg)",
-        all_of(wlog("Video processing failed", "ffmpeg"), status(111, "FAILED")),
+        all_of(wlog("Video processing failed", "ffmpeg error"), status(111, "FAILED"), queue_empty),
         configure=plan(ffmpeg="missing"),
     ),
     Fault(
@@ -176,17 +165,21 @@ _F: list[Fault] = [
         10,
         "api-enqueue/enqueue-failed",
         "API's SQS endpoint is a closed 127.0.0.1 port (AWS_ENDPOINT_URL_SQS)",
-        all_of(responded(111, 503), lambda s: "enqueue failed" in s.api_log_text(), status(111, "UPLOADED")),
+        all_of(
+            responded(111, 503),
+            lambda s: "Failed to enqueue video job: video_id=111" in s.api_log_text(),
+            status(111, "UPLOADED"),
+        ),
         configure=lambda s: s.plan.api_env.update({"AWS_ENDPOINT_URL_SQS": f"http://127.0.0.1:{closed_port()}"}),
     ),
     Fault(
         "api-skip-enqueue",
         11,
         "api-enqueue/enqueue-not-logged",
-        "upload completes (202) but the API never sends the job",
+        "upload completes (200) but the API never sends the job",
         all_of(
-            responded(111, 202),
-            lambda s: '/upload/complete/ HTTP/1.1" 202' in s.api_log_text(),
+            responded(111, 200),
+            lambda s: '/upload/complete/ HTTP/1.1" 200' in s.api_log_text(),
             lambda s: "Video job enqueued" not in s.api_log_text(),
             queue_empty,
             status(111, "UPLOADED"),
@@ -197,8 +190,8 @@ _F: list[Fault] = [
         "redis-down",
         12,
         "progress/redis-unreachable",
-        "Redis stopped after the worker started",
-        all_of(ready(111), progress_unknown(111), lambda s: not s.redis_service.answers()),
+        "Redis stopped after the worker started (the API falls back to its database: READY)",
+        all_of(ready(111), progress_says(111, "READY"), lambda s: not s.redis_service.answers()),
         inject=lambda s: s.redis_service.stop(),
     ),
     Fault(
@@ -206,11 +199,7 @@ _F: list[Fault] = [
         13,
         "progress/redis-mismatch",
         "worker on REDIS_DB=1, API on 0",
-        all_of(
-            ready(111),
-            progress_unknown(111),
-            lambda s: b"READY" in (s.redis(db=1).get(PROGRESS_KEY.format(id=111)) or b""),
-        ),
+        all_of(ready(111), status_key_in(111, db=1), lambda s: not status_key_in(111, db=0)(s)),
         configure=plan(worker_env={"REDIS_DB": "1"}),
     ),
     Fault(
@@ -219,7 +208,10 @@ _F: list[Fault] = [
         "stuck-video/stale-lock",
         "job:encode:111:lock left by a crashed worker (TTL 4 h)",
         all_of(
-            wlog("[HANDLER] Lock acquisition failed, skipping"), ready(222, 333), status(111, "UPLOADED"), queue_empty
+            wlog("[HANDLER] Lock acquisition failed, skipping video_id=111"),
+            ready(222, 333),
+            status(111, "UPLOADED"),
+            queue_empty,
         ),
         inject=stale_lock,
         flow=flow_trio(),
@@ -228,25 +220,25 @@ _F: list[Fault] = [
         "already-processing",
         15,
         "stuck-video/status-not-uploaded",
-        "video 222 already PROCESSING when its message arrives",
+        "video 222 not UPLOADED when its message arrives (production re-encodes a PROCESSING row: FAILED instead)",
         all_of(
-            wlog("[HANDLER] Cannot mark video 222 as PROCESSING, skipping"),
+            wlog("Cannot mark video 222 as PROCESSING: status=FAILED", "[HANDLER] Cannot mark video 222 as PROCESSING"),
             ready(111, 333),
-            status(222, "PROCESSING"),
+            status(222, "FAILED"),
             queue_empty,
         ),
-        flow=flow_trio(already_processing),
+        flow=flow_trio(failed_before_received),
     ),
     Fault(
         "cancel-requested",
         16,
         "stuck-video/cancel-requested",
-        "retry of video 111 set job:encode:111:cancel; its new job is skipped",
+        f"retry of video 111 set tenant:{TENANT_ID}:video:111:cancel_requested (300 s); its new job is skipped",
         all_of(
             wlog("[HANDLER] Cancel requested for video_id=111, skipping"),
             ready(222, 333),
             status(111, "UPLOADED"),
-            lambda s: s.redis().exists(CANCEL_KEY.format(id=111)),
+            cancel_flag(111),
             queue_empty,
         ),
         flow=flow_trio(retry_with_cancel),
@@ -256,7 +248,11 @@ _F: list[Fault] = [
         17,
         "processing/complete-not-found",
         "video 111 deleted through the API while it encodes",
-        all_of(wlog("Failed to complete video: not_found"), status(111, None)),
+        all_of(
+            wlog("Failed to complete video: not_found", "[HANDLER] Cannot mark video 111 as PROCESSING, skipping"),
+            status(111, None),
+            queue_empty,
+        ),
         configure=plan(worker_switches={"ENCODE_SLOWDOWN_SECONDS": "1"}),
         flow=flow_delete_mid_encode,
     ),
@@ -264,7 +260,7 @@ _F: list[Fault] = [
         "db-mismatch",
         18,
         "worker-config/db-mismatch",
-        "worker on another database (academy_other)",
+        "worker on another database (academy_other): the row is not there, so no status= line",
         all_of(wlog("[HANDLER] Cannot mark video 111 as PROCESSING"), status(111, "UPLOADED"), queue_empty),
         configure=plan(worker_other_db="academy_other"),
     ),
@@ -324,7 +320,7 @@ _F: list[Fault] = [
         "dlq-not-empty",
         23,
         "queue/dlq-not-empty",
-        "video 444's job sits in the DLQ (row FAILED)",
+        "video 444's job sits in the DLQ (received three times while the database was down)",
         all_of(ready(111), lambda s: s.dlq_counts()["visible"] >= 1),
         inject=dlq_message,
     ),

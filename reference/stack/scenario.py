@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from reference.stack.clients import StackClients
 from reference.stack.processes import wait_for
-
-if TYPE_CHECKING:
-    from reference.stack.stack import Stack
 
 
 @dataclass
@@ -30,7 +28,7 @@ class ScenarioResult:
 
 
 class Scenario:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: StackClients) -> None:
         self.stack = stack
         self.videos: list[int] = []
         self.responses: dict[Any, tuple[int, dict[str, Any]]] = {}
@@ -39,7 +37,7 @@ class Scenario:
     # --- steps the flows use -------------------------------------------------------------------
 
     def upload(self, video_id: int, seconds: float = 3) -> dict[str, Any]:
-        """Clip -> bucket -> ``POST /media/videos/`` (row UPLOADED)."""
+        """``upload/init`` (row PENDING) -> clip into the bucket."""
         row = self.stack.upload_video(video_id, self.stack.make_clip(seconds))
         if video_id not in self.videos:
             self.videos.append(video_id)
@@ -62,11 +60,9 @@ class Scenario:
 
     def run(self, timeout: float = 60.0, strict: bool = True) -> ScenarioResult:
         """Run the flow once, wait (bounded) for the expected end state, return what happened."""
-        from reference.stack.faults import HEALTHY
-
         if self.result is not None:
             return self.result
-        faults = self.stack.faults or [HEALTHY]
+        faults = self.stack.active_faults
         started = time.monotonic()
         flow = next((f.flow for f in faults if f.flow is not None), None)
         error = None

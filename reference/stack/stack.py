@@ -24,14 +24,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from reference import db as refdb
 from reference.stack import aws as awsmod
 from reference.stack import containers, lifecycle, media
-from reference.stack.clients import StackClients
+from reference.stack.clients import API_USER, TENANT_CODE, TENANT_HOSTS, TENANT_ID, StackClients
 from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
+from reference.stack.fault import Fault
+from reference.stack.faults import HEALTHY, resolve
 from reference.stack.metrics import QueueAgePublisher
 from reference.stack.plan import Plan, overlay
 from reference.stack.processes import ManagedProcess, python_env
 from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_redis
+from reference.stack.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +54,6 @@ class Stack(StackClients):
         redis_image: str = REDIS_IMAGE,
         postgres_image: str = POSTGRES_IMAGE,
     ) -> None:
-        from reference.stack.faults import resolve
-
         if backend not in ("embedded", "containers"):
             raise ValueError(f"backend must be 'embedded' or 'containers', not {backend!r}")
         self.backend = backend
@@ -71,6 +73,9 @@ class Stack(StackClients):
         self.services: dict[str, str] = {}
         self.scaler_ticks: list[dict[str, Any]] = []
         self.token = secrets.token_hex(16)
+        self.api_password = secrets.token_hex(12)
+        self.api_token = ""
+        self.session_id = 0
         self.instance = uuid.uuid4().hex[:12]
         self.workdir = Path()
         self.worker_env_file = Path()
@@ -88,9 +93,12 @@ class Stack(StackClients):
         self._started = False
         self._name_lock: containers.NameLock | None = None
         self._closed = False
-        from reference.stack.scenario import Scenario
-
         self.scenario = Scenario(self)
+
+    @property
+    def active_faults(self) -> list[Fault]:
+        """The injected faults, or the healthy row when there are none."""
+        return self.faults or [HEALTHY]
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -157,6 +165,13 @@ class Stack(StackClients):
         self.worker_database = (
             self.database.other_database(plan.worker_other_db) if plan.worker_other_db else self.database
         )
+        with self.database.connect() as conn:
+            # The deployment's tenant, its hosts, a staff user, a lecture and a session (the API's own data).
+            seeded = refdb.seed_tenant(
+                conn, tenant_id=TENANT_ID, code=TENANT_CODE, hosts=TENANT_HOSTS, username=API_USER,
+                password=self.api_password,
+            )  # fmt: skip
+        self.session_id = seeded["session"]
         for fault in self.faults:
             fault.prepare(self)
         self._start_api()
@@ -191,10 +206,14 @@ class Stack(StackClients):
             "R2_ACCESS_KEY": r2keys.access_key_id,
             "R2_SECRET_KEY": r2keys.secret_access_key,
             "R2_BUCKET": awsmod.BUCKET,
+            "R2_VIDEO_BUCKET": awsmod.BUCKET,
         }
 
     def _start_api(self) -> None:
-        self.api_env = overlay(self._service_env(), self.plan.api_env)
+        # The API's production settings (their log format and TIME_ZONE), as the deployment's .env selects them.
+        base = {**self._service_env(), "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.prod"}
+        base["SECRET_KEY"] = secrets.token_hex(16)
+        self.api_env = overlay(base, self.plan.api_env)
         env = python_env({**self.api_env, **self.plan.api_switches, "API_PORT": "0"}, repo_root=self.repo_root)
         self.api = ManagedProcess(
             "api", [sys.executable, "-m", "reference.api"], env, self.workdir / "api.log", cwd=self.repo_root
@@ -202,11 +221,22 @@ class Stack(StackClients):
         self.api_log = str(self.api.log_path)
         self.api_url = self.api.wait_for_log(r"API listening on (http://127\.0\.0\.1:\d+)", 30).group(1)
         self.api_env["API_BASE_URL"] = self.api_url
+        self.api_token = self.login()
 
     def _write_worker_env(self) -> None:
         # The worker's database settings replace the API's (same variable names on both engines).
         base = {**self._service_env(), **self.worker_database.env(), "API_BASE_URL": self.api_url}
-        base.update({"VIDEO_WORKER_WAIT_TIME": "20", "VIDEO_WORKER_RETRY_DELAY": "60"})
+        # As the ASG's user data starts the container (-e DJANGO_SETTINGS_MODULE=...worker); download retries
+        # (VIDEO_WORKER_RETRY_MAX, _BACKOFF_BASE: real settings) shortened so a refused download fails in a second.
+        base.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.worker",
+                "VIDEO_WORKER_RETRY_MAX": "3",
+                "VIDEO_WORKER_BACKOFF_BASE": "0.05",
+                "VIDEO_WORKER_WAIT_TIME": "20",
+                "VIDEO_WORKER_RETRY_DELAY": "60",
+            }
+        )
         self.worker_env = overlay(base, self.plan.worker_env)
         self.worker_env_file = self.workdir / "worker.env"
         self.worker_env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(self.worker_env.items())))

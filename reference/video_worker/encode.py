@@ -19,7 +19,12 @@ _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
 class EncodeError(Exception):
-    """ffmpeg is missing or failed; the message names ffmpeg and carries its exit code and stderr tail."""
+    """ffmpeg is missing or failed; the message names ffmpeg and carries its exit code and stderr tail
+    (``stderr``: the tail's lines, as ffmpeg printed them)."""
+
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
 
 
 class EncodeInterrupted(Exception):
@@ -150,7 +155,8 @@ def encode_to_hls(
         stderr.join(timeout=5)
     if returncode != 0:
         tail = " | ".join(line for line in stderr.tail if line)[-800:]
-        raise EncodeError(f"ffmpeg exited with code {returncode}: {tail or '(no stderr)'}")
+        lines = "\n".join(line for line in stderr.tail if line)[-2000:]
+        raise EncodeError(f"ffmpeg exited with code {returncode}: {tail or '(no stderr)'}", lines)
     playlist = out_dir / PLAYLIST
     if not playlist.exists():
         raise EncodeError(f"ffmpeg exited with code 0 but wrote no {PLAYLIST}")

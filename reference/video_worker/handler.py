@@ -1,119 +1,63 @@
-"""One encode job, in the runbook's order (§5, §9, appendix).
+"""One encode job, as the real handler runs it (§5, §9, appendix):
 
-1. cancel flag ``job:encode:{id}:cancel`` set       -> skip
-2. ``SET job:encode:{id}:lock <worker> NX EX <ttl>`` fails -> skip
-3. ``mark_processing``: UPLOADED -> PROCESSING, else     -> skip
-4. ``[HANDLER] Lock acquired, marking as PROCESSING video_id=N``
-5. ``process_fn``: R2 download, ffmpeg -> HLS, R2 upload of ``hls/{id}/``
-6. ``complete_video``: READY + hls_path, or ``Failed to complete video: not_found``
-7. progress READY, lock released
+1. the retry's cancel flag ``tenant:{t}:video:{id}:cancel_requested`` stands → ``Cancel requested``, skip
+2. ``[HANDLER] Starting video processing``; ``SET job:encode:{id}:lock 1 NX EX 14400`` refused →
+   ``IDEMPOTENT_SKIP`` + ``Lock acquisition failed``, skip (Redis unavailable: go on without it)
+3. ``[HANDLER] Lock acquired, marking as PROCESSING``; ``mark_processing`` refused → ``Cannot mark ... skipping``
+4. ``process_fn``: download, ffmpeg → HLS, upload ``tenants/{t}/video/hls/{id}/``, with the cancel flag checked
+   between steps (``Processing cancelled (retry requested)``, skip)
+5. ``complete_video`` (``Failed to complete video: not_found`` for a row that is gone)
+6. any exception: ``Video processing failed`` with its traceback, ``fail_video``, failed
+7. the lock is released on every path after it was taken
 
-A skip tells the caller to delete the message (§9: "Handler가 skip 반환 시 메시지는 삭제됨"); a failure
-keeps it, so it comes back after its visibility timeout (DLQ and retries are the queue's policy).
+The result is ``ok``, ``skip`` or ``failed``: the SQS loop deletes the message for the first two and makes it
+visible at once for the last.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import redis
-
-from reference import db
+from reference import RedisConnection, db, status_cache
 from reference.video_worker.config import WorkerConfig
-from reference.video_worker.encode import EncodeInterrupted, encode_to_hls
+from reference.video_worker.encode import EncodeError, encode_to_hls
 from reference.video_worker.storage import R2Storage
 
-logger = logging.getLogger("reference.video_worker.handler")
+log = logging.getLogger("src.application.video.handler")
+lock_log = logging.getLogger("src.infrastructure.cache.redis_idempotency_adapter")
+progress_log = logging.getLogger("src.infrastructure.cache.redis_progress_adapter")
+processor_log = logging.getLogger("src.infrastructure.video.processor")
 
 LOCK_KEY = "job:encode:{id}:lock"
-CANCEL_KEY = "job:encode:{id}:cancel"
-PROGRESS_KEY = "job:encode:{id}:progress"
-PROGRESS_TTL = 24 * 3600  # long enough for any encode; old keys must not pile up forever
+STEPS = ("presigning", "downloading", "probing", "transcoding", "validating", "thumbnail", "uploading")
 
 
-class Outcome(enum.Enum):
-    """What the SQS loop does with the message afterwards."""
-
-    COMPLETED = "completed"  # delete, SQS_JOB_COMPLETED
-    SKIPPED = "skipped"  # delete (§9)
-    FAILED = "failed"  # keep: visible again after the visibility timeout, SQS_JOB_FAILED
-    INTERRUPTED = "interrupted"  # shutdown mid-job: keep, like a restarted worker (appendix B 0)
+class Cancelled(Exception):
+    """The cancel flag appeared while the job ran."""
 
 
 @dataclass(frozen=True)
 class Job:
-    """The message body the API sends: ``{"video_id", "tenant_id", "request_id", "file_key"}``."""
+    """What the worker takes from a message: ``video_id, file_key, tenant_id, tenant_code``."""
 
     video_id: int
-    tenant_id: Any
-    request_id: str
-    file_key: str | None
-
-    @classmethod
-    def from_body(cls, body: str) -> Job:
-        """Parse a message body; ValueError/KeyError/TypeError when it is not a job."""
-        data = json.loads(body)
-        return cls(int(data["video_id"]), data.get("tenant_id"), str(data.get("request_id", "")), data.get("file_key"))
-
-
-class CompleteVideoError(Exception):
-    """``complete_video`` found no row."""
-
-
-class Progress:
-    """Writes ``job:encode:{id}:progress``. Redis is only for display (§7): a failed write is logged
-    once per job and never fails the encode."""
-
-    # After a failed write, skip in-between percentages this long (each attempt may cost a 1 s
-    # timeout); terminal states (READY, FAILED...) are always attempted.
-    BACKOFF_SECONDS = 5.0
-
-    def __init__(self, client: redis.Redis, video_id: int) -> None:
-        self._client = client
-        self._video_id = video_id
-        self._key = PROGRESS_KEY.format(id=video_id)
-        self._warned = False
-        self._last: tuple[str, int | None] | None = None
-        self._quiet_until = 0.0
-
-    def write(self, status: str, percent: int | None = None) -> None:
-        """Store ``{"status", "percent"}``; swallow (and report once) Redis errors."""
-        if (status, percent) == self._last:
-            return  # ffmpeg reports twice a second; only changes are worth a round trip
-        if status == "PROCESSING" and time.monotonic() < self._quiet_until:
-            return
-        self._last = (status, percent)
-        payload: dict[str, Any] = {"status": status}
-        if percent is not None:
-            payload["percent"] = percent
-        try:
-            self._client.set(self._key, json.dumps(payload), ex=PROGRESS_TTL)
-        except redis.RedisError as exc:
-            self._quiet_until = time.monotonic() + self.BACKOFF_SECONDS
-            if not self._warned:
-                self._warned = True
-                logger.warning(
-                    "Redis unavailable, progress not recorded for video_id=%s: %s: %s",
-                    self._video_id,
-                    type(exc).__name__,
-                    exc,
-                )
+    file_key: str
+    tenant_id: int
+    tenant_code: str
 
 
 class JobHandler:
-    """Runs jobs for one worker process; shares its Redis client and R2 client between jobs."""
+    """Runs jobs for one worker process; shares its Redis connection and R2 client between jobs."""
 
-    def __init__(self, config: WorkerConfig, redis_client: redis.Redis, stop: threading.Event) -> None:
+    def __init__(self, config: WorkerConfig, redis: RedisConnection, stop: threading.Event) -> None:
         self.config = config
-        self.redis = redis_client
+        self.redis = redis
         self.stop = stop
         self._storage: R2Storage | None = None
 
@@ -124,144 +68,145 @@ class JobHandler:
         return self._storage
 
     @staticmethod
-    def _db() -> db.Database:
+    def db() -> db.Database:
         # A connection per step: jobs last hours, and a database restart in between must not matter.
-        # create=False: a worker pointed at a wrong SQLite path fails instead of creating an empty file.
         return db.connect(create=False)
 
-    # --- Redis: cancel flag and idempotency lock -------------------------------------------------
+    # --- Redis ---------------------------------------------------------------------------------------
 
-    def _cancel_requested(self, video_id: int) -> bool:
+    def _cancelled(self, job: Job) -> bool:
+        return status_cache.is_cancel_requested(self.redis.get(), job.tenant_id, job.video_id)
+
+    def _acquire(self, job_id: str) -> bool:
+        client = self.redis.get()
+        if client is None:
+            lock_log.warning("Redis not available, allowing job (no idempotency)")
+            return True
         try:
-            return bool(self.redis.exists(CANCEL_KEY.format(id=video_id)))
-        except redis.RedisError as exc:
-            logger.warning(
-                "Redis unavailable, cancel flag not checked for video_id=%s: %s: %s", video_id, type(exc).__name__, exc
-            )
+            if client.set(f"job:{job_id}:lock", "1", nx=True, ex=self.config.lock_ttl):
+                return True
+            lock_log.info("IDEMPOTENT_SKIP job_id=%s reason=duplicate", job_id)
             return False
-
-    def _acquire_lock(self, video_id: int) -> bool | None:
-        """True: acquired. False: someone holds it. None: Redis unreachable.
-
-        With Redis down the job goes on without the lock (logged): Redis is for progress and
-        idempotency only, and the runbook (§7, fault "Redis down") says the encode itself completes.
-        The DB's UPLOADED -> PROCESSING transition still keeps two workers off the same video.
-        """
-        key = LOCK_KEY.format(id=video_id)
-        try:
-            return bool(self.redis.set(key, self.config.worker_id, nx=True, ex=self.config.lock_ttl))
-        except redis.RedisError as exc:
-            logger.warning(
-                "Redis unavailable, proceeding without idempotency lock video_id=%s: %s: %s",
-                video_id,
-                type(exc).__name__,
-                exc,
-            )
-            return None
-
-    def _release_lock(self, video_id: int) -> None:
-        key = LOCK_KEY.format(id=video_id)
-        try:
-            # Only our own lock: if it expired and another worker took it, it is theirs now. (GET then
-            # DEL is not atomic; the window is microseconds against a TTL of hours.)
-            holder = self.redis.get(key)
-            if holder is not None and holder == self.config.worker_id.encode():
-                self.redis.delete(key)
-        except redis.RedisError as exc:
-            logger.warning("Redis unavailable, lock %s not released: %s: %s", key, type(exc).__name__, exc)
-
-    # --- the job -----------------------------------------------------------------------------------
-
-    def handle(self, job: Job) -> Outcome:
-        """Run one job; never raises (every failure becomes an :class:`Outcome`)."""
-        video_id = job.video_id
-        if self._cancel_requested(video_id):
-            logger.info("[HANDLER] Cancel requested for video_id=%s, skipping", video_id)
-            return Outcome.SKIPPED
-        locked = self._acquire_lock(video_id)
-        if locked is False:
-            logger.info("[HANDLER] Lock acquisition failed, skipping")
-            return Outcome.SKIPPED
-        progress = Progress(self.redis, video_id)
-        try:
-            try:
-                with self._db() as conn:
-                    marked = db.mark_processing(conn, video_id)
-            except Exception as exc:  # DB unreachable / wrong DB: a job failure
-                return self._fail(job, exc, progress)
-            if not marked:
-                logger.info("[HANDLER] Cannot mark video %s as PROCESSING, skipping", video_id)
-                return Outcome.SKIPPED
-            # The runbook's marker of the PROCESSING transition; it is logged also when Redis was down
-            # and no lock was taken (the WARNING above says so).
-            logger.info("[HANDLER] Lock acquired, marking as PROCESSING video_id=%s", video_id)
-            progress.write("PROCESSING", 0)
-            try:
-                hls_path = self.process_fn(job, progress)
-                logger.info("[HANDLER] process_fn completed video_id=%s hls_path=%s", video_id, hls_path)
-                self.complete_video(video_id, hls_path)
-            except EncodeInterrupted:
-                return self._interrupted(job, progress)
-            except Exception as exc:  # any failure of steps 5-6 fails the job
-                return self._fail(job, exc, progress)
-            progress.write("READY", 100)
-            return Outcome.COMPLETED
-        finally:
-            if locked:
-                self._release_lock(video_id)
-
-    def process_fn(self, job: Job, progress: Progress) -> str:
-        """Download the upload from R2, encode it to HLS, publish ``hls/{id}/``; return the playlist key."""
-        file_key = job.file_key or self._file_key_from_db(job.video_id)
-        with tempfile.TemporaryDirectory(prefix=f"video-worker-{job.video_id}-") as tmp:
-            source = Path(tmp) / ("source" + PurePosixPath(file_key).suffix)
-            self.storage.download(file_key, source)
-            playlist = encode_to_hls(
-                self.config.ffmpeg_binary,
-                source,
-                Path(tmp) / "hls",
-                on_progress=lambda percent: progress.write("PROCESSING", percent),
-                stop=self.stop,
-                slowdown_per_segment=self.config.encode_slowdown_seconds,
-            )
-            return self.storage.publish_hls(playlist.parent, f"hls/{job.video_id}")
-
-    def _file_key_from_db(self, video_id: int) -> str:
-        with self._db() as conn:
-            row = db.get_video(conn, video_id)
-        if row is None or not row["file_key"]:
-            raise ValueError(f"no file_key for video_id={video_id} (not in the message nor the row)")
-        return str(row["file_key"])
-
-    def complete_video(self, video_id: int, hls_path: str) -> None:
-        """READY + hls_path. On a missing row, tell "deleted / other DB" (False) from a lock or
-        connection problem (True) with a second, unlocked SELECT (appendix: ``row exists=True/False``)."""
-        with self._db() as conn:
-            if db.complete_video(conn, video_id, hls_path):
-                return
-            exists = db.video_exists(conn, video_id)
-        logger.error("complete_video failed: video_id=%s row exists=%s", video_id, exists)
-        raise CompleteVideoError("Failed to complete video: not_found")
-
-    def _fail(self, job: Job, exc: Exception, progress: Progress) -> Outcome:
-        logger.error("Video processing failed: video_id=%s, error=%s", job.video_id, exc)
-        logger.debug("failure detail", exc_info=exc)
-        try:
-            with self._db() as conn:
-                db.set_status(conn, job.video_id, "FAILED")  # a no-op when the row is gone
-        except Exception as db_exc:  # the original failure is what matters
-            logger.warning("could not mark video_id=%s FAILED: %s: %s", job.video_id, type(db_exc).__name__, db_exc)
-        progress.write("FAILED")
-        return Outcome.FAILED
-
-    def _interrupted(self, job: Job, progress: Progress) -> Outcome:
-        # Back to UPLOADED so that the redelivered message (after its visibility timeout) can run:
-        # a graceful version of "restart the worker" in appendix B 0.
-        logger.warning("Video processing interrupted by shutdown: video_id=%s (message left in flight)", job.video_id)
-        try:
-            with self._db() as conn:
-                db.set_status(conn, job.video_id, "UPLOADED", only_from="PROCESSING")
         except Exception as exc:
-            logger.warning("could not reset video_id=%s to UPLOADED: %s: %s", job.video_id, type(exc).__name__, exc)
-        progress.write("UPLOADED", 0)
-        return Outcome.INTERRUPTED
+            lock_log.warning("Redis lock acquire failed, allowing job: %s", exc)
+            return True
+
+    def _release(self, job_id: str) -> None:
+        client = self.redis.get()
+        if client is None:
+            return
+        try:
+            client.delete(f"job:{job_id}:lock")
+        except Exception as exc:
+            lock_log.warning("Redis lock release failed: %s", exc)
+
+    def _progress(self, job: Job, step: str, percent: int, **extra: Any) -> None:
+        client = self.redis.get()
+        if client is None:
+            return
+        index = STEPS.index(step) + 1 if step in STEPS else len(STEPS)
+        value = {"step": step, **extra, "percent": percent, "step_index": index, "step_total": len(STEPS)}
+        try:
+            client.setex(
+                status_cache.key(job.tenant_id, job.video_id, "progress"),
+                self.config.progress_ttl,
+                json.dumps(value, default=str),
+            )
+        except Exception as exc:
+            progress_log.warning("Redis progress record failed: %s", exc)
+
+    # --- the job -------------------------------------------------------------------------------------
+
+    def handle(self, job: Job) -> str:
+        """``ok``, ``skip`` or ``failed``."""
+        video_id = job.video_id
+        job_id = f"encode:{video_id}"
+        if self._cancelled(job):
+            log.info("[HANDLER] Cancel requested for video_id=%s, skipping", video_id)
+            return "skip"
+        log.info("[HANDLER] Starting video processing video_id=%s job_id=%s", video_id, job_id)
+        if not self._acquire(job_id):
+            log.info("[HANDLER] Lock acquisition failed, skipping video_id=%s", video_id)
+            return "skip"
+        log.info("[HANDLER] Lock acquired, marking as PROCESSING video_id=%s", video_id)
+        try:
+            with self.db() as conn:
+                marked, tenant = db.mark_processing(conn, video_id)
+            if not marked:
+                log.warning("[HANDLER] Cannot mark video %s as PROCESSING, skipping", video_id)
+                return "skip"
+            status_cache.cache_status(self.redis.get(), tenant, video_id, "PROCESSING", ttl=status_cache.PROCESSING_TTL)
+            log.info("[HANDLER] Starting process_fn video_id=%s", video_id)
+            hls_path, duration = self.process_fn(job)
+            log.info("[HANDLER] process_fn completed video_id=%s hls_path=%s duration=%s", video_id, hls_path, duration)
+            with self.db() as conn:
+                ok, reason, tenant = db.complete_video(conn, video_id, hls_path, duration)
+            if not ok:
+                raise RuntimeError(f"Failed to complete video: {reason}")
+            if reason != "idempotent":
+                status_cache.cache_status(
+                    self.redis.get(), tenant, video_id, "READY", hls_path=hls_path, duration=duration
+                )
+            log.info("Video processing completed: video_id=%s, duration=%s", video_id, duration)
+            return "ok"
+        except Cancelled:
+            log.info("[HANDLER] Processing cancelled (retry requested) video_id=%s", video_id)
+            return "skip"
+        except Exception as exc:
+            log.exception("Video processing failed: video_id=%s, error=%s", video_id, exc)
+            with self.db() as conn:
+                changed, tenant = db.fail_video(conn, video_id, str(exc)[:2000])
+            if changed:
+                status_cache.cache_status(self.redis.get(), tenant, video_id, "FAILED", error_reason=str(exc)[:2000])
+            return "failed"
+        finally:
+            self._release(job_id)
+
+    def _checkpoint(self, job: Job) -> None:
+        if self._cancelled(job):
+            raise Cancelled()
+
+    def process_fn(self, job: Job) -> tuple[str, int]:
+        """Download, encode to HLS, upload; return ``(hls_path, duration)``."""
+        vid = job.video_id
+        self._checkpoint(job)
+        self._progress(job, "presigning", 5)
+        with tempfile.TemporaryDirectory(prefix=f"video-{vid}-") as tmp:
+            source = Path(tmp) / ("source" + (PurePosixPath(job.file_key).suffix or ".mp4"))
+            self._checkpoint(job)
+            self._progress(job, "downloading", 15, file_key=job.file_key)
+            self.storage.download(job.file_key, source)
+            self._checkpoint(job)
+            self._progress(job, "transcoding", 50)
+            processor_log.info("[TRANSCODER] Starting ffmpeg for video_id=%s cmd=%s -y -i %s ...", vid,
+                               self.config.ffmpeg_binary, source)  # fmt: skip
+            last = [-1]
+
+            def progress(percent: int) -> None:
+                overall = 50 + percent * 35 // 100
+                if overall != last[0]:
+                    last[0] = overall
+                    processor_log.info("[PROCESSOR] Transcode progress video_id=%s current=%.1f/%d step_percent=%d%% "
+                                       "overall=%d%%", vid, percent / 100, 1, percent, overall)  # fmt: skip
+                    self._progress(job, "transcoding", overall)
+
+            try:
+                playlist = encode_to_hls(
+                    self.config.ffmpeg_binary,
+                    source,
+                    Path(tmp) / "hls",
+                    on_progress=progress,
+                    stop=threading.Event(),  # a shutdown waits for the job, as the real worker does
+                    slowdown_per_segment=self.config.encode_slowdown_seconds,
+                )
+            except EncodeError as exc:
+                if isinstance(exc.__cause__, OSError):  # ffmpeg could not start (missing, not executable)
+                    raise RuntimeError(f"ffmpeg error video_id={vid}: {exc.__cause__}") from exc
+                raise RuntimeError(f"ffmpeg failed video_id={vid} with_audio=True stderr={exc.stderr}") from exc
+            duration = max(1, len(list(playlist.parent.glob("*.ts"))))
+            self._checkpoint(job)
+            self._progress(job, "uploading", 95)
+            prefix = f"tenants/{job.tenant_id}/video/hls/{vid}"
+            hls_path = self.storage.publish_hls(playlist.parent, prefix)
+        self._progress(job, "done", 100, hls_path=hls_path, duration=duration)
+        return hls_path, duration

@@ -1,40 +1,34 @@
-"""R2 (S3 API) access for the worker: download the upload, publish the HLS files.
+"""R2 (S3 API) access for the worker, as the real one does it: the upload is read through a presigned GET
+(retried with backoff, ``download retry attempt=N err=...``), the HLS files are written with the worker's R2 keys,
+and the raw upload is deleted once the video is READY.
 
-R2 keys are not AWS keys (runbook §4): this client takes ``R2_ENDPOINT``/``R2_ACCESS_KEY``/``R2_SECRET_KEY``
+R2 keys are not AWS keys (runbook §4): the client takes ``R2_ENDPOINT``/``R2_ACCESS_KEY``/``R2_SECRET_KEY``
 explicitly, so it never falls back to ``AWS_*`` credentials or to ``AWS_ENDPOINT_URL``.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from reference.video_worker.config import WorkerConfig
+
+log = logging.getLogger("video_worker")
 
 _CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
 
 
-class StorageError(Exception):
-    """An R2 call failed; the message carries the S3 error code (``NoSuchKey``, ``InvalidAccessKeyId``...)."""
-
-
-def _describe(exc: Exception) -> str:
-    """``<S3 code>: <message>`` for S3 errors, ``<class>: <message>`` for transport errors."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
-    return f"{type(exc).__name__}: {exc}"
-
-
 class R2Storage:
-    """The bucket the worker reads uploads from and writes ``hls/{id}/`` into."""
+    """The buckets the worker reads uploads from and writes ``tenants/{t}/video/hls/{id}/`` into."""
 
     def __init__(self, config: WorkerConfig) -> None:
-        self.bucket = config.r2_bucket
+        self.config = config
         self._client: Any = boto3.client(
             "s3",
             endpoint_url=config.r2_endpoint,
@@ -42,8 +36,7 @@ class R2Storage:
             aws_secret_access_key=config.r2_secret_key,
             region_name=config.r2_region,
             config=Config(
-                # R2 and most S3 emulators want path-style URLs (no bucket.host DNS names).
-                s3={"addressing_style": "path"},
+                s3={"addressing_style": "path"},  # R2 and S3 emulators want path-style URLs
                 signature_version="s3v4",
                 connect_timeout=5,
                 read_timeout=30,
@@ -52,29 +45,55 @@ class R2Storage:
         )
 
     def download(self, key: str, dest: Path) -> None:
-        """Stream ``key`` into ``dest``. GetObject (not HeadObject) so a missing key says NoSuchKey."""
-        try:
-            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            with dest.open("wb") as out:
-                for chunk in body.iter_chunks(1 << 20):
-                    out.write(chunk)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"R2 download failed: s3://{self.bucket}/{key}: {_describe(exc)}") from exc
+        """GET ``key``; up to ``retry_max`` tries, then ``download failed: <error>`` worded as ``requests`` words
+        an HTTP error. (The real worker GETs a presigned URL; moto's IAM check cannot authenticate one, so the same
+        GET is signed in its header here: the same refusal, the same lines.)"""
+        cfg = self.config
+        url = f"{cfg.r2_endpoint.rstrip('/')}/{cfg.download_bucket}/{key}"
+        attempts = max(1, cfg.retry_max)
+        for attempt in range(1, attempts + 1):
+            try:
+                body = self._client.get_object(Bucket=cfg.download_bucket, Key=key)["Body"]
+                with dest.open("wb") as out:
+                    for chunk in body.iter_chunks(1 << 20):
+                        out.write(chunk)
+                return
+            except Exception as exc:
+                error = _http_error(exc, url)
+                if attempt >= attempts:
+                    raise RuntimeError(f"download failed: {error}") from exc
+                log.warning("download retry attempt=%s err=%s", attempt, error)
+                time.sleep(min(cfg.backoff_cap, cfg.backoff_base * 2 ** (attempt - 1)))
 
     def upload(self, source: Path, key: str) -> None:
-        """Upload one file with the content type HLS players expect."""
         content_type = _CONTENT_TYPES.get(source.suffix, "application/octet-stream")
         try:
             with source.open("rb") as data:
-                self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"R2 upload failed: s3://{self.bucket}/{key}: {_describe(exc)}") from exc
+                self._client.put_object(Bucket=self.config.r2_bucket, Key=key, Body=data, ContentType=content_type)
+        except Exception as exc:
+            raise RuntimeError(f"upload failed key={key} err={exc}") from exc
 
     def publish_hls(self, directory: Path, prefix: str) -> str:
-        """Upload the segments, then the playlist (so a reader never sees a playlist whose segments
-        are missing); return the playlist key."""
+        """Segments and the variant playlist under ``{prefix}/v1/``, then ``master.m3u8``; return its key."""
         for segment in sorted(directory.glob("*.ts")):
-            self.upload(segment, f"{prefix}/{segment.name}")
-        playlist_key = f"{prefix}/index.m3u8"
-        self.upload(directory / "index.m3u8", playlist_key)
-        return playlist_key
+            self.upload(segment, f"{prefix}/v1/{segment.name}")
+        self.upload(directory / "index.m3u8", f"{prefix}/v1/index.m3u8")
+        master = directory / "master.m3u8"
+        master.write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nv1/index.m3u8\n")
+        self.upload(master, f"{prefix}/master.m3u8")
+        return f"{prefix}/master.m3u8"
+
+    def delete_raw(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.config.download_bucket, Key=key)
+
+
+def _http_error(exc: BaseException, url: str) -> str:
+    """The error as the ``requests`` library words it: ``403 Client Error: Forbidden for url: <url>``."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code:
+            kind = "Client" if 400 <= code < 500 else "Server"
+            return f"{code} {kind} Error: {HTTPStatus(code).phrase} for url: {url}"
+    return str(exc)
