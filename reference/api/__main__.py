@@ -10,7 +10,6 @@ records go to stderr in the production format, access lines to stdout in gunicor
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -34,7 +33,6 @@ def main() -> int:
     print(f"API listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
 
     def shutdown() -> None:
-        logging.getLogger("gunicorn.error").info("Handling signal: term")
         server.shutdown()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

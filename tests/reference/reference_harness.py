@@ -27,6 +27,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,9 +41,14 @@ REPO = Path(__file__).resolve().parents[2]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 REGION = "ap-northeast-2"
 BUCKET = "academy-video"
-CLIP_KEY = "uploads/clip.mp4"
-# `<ISO time> <LEVEL> <logger>: <message>`, the format both programs promise.
-LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([A-Z]+) ([\w.]+): (.*)$")
+CLIP_KEY = "tenants/1/video/raw/1/clip.mp4"
+TENANT_ID, TENANT_CODE, USER, PASSWORD = 1, "academy", "admin", "admin-password"
+# The real worker's format (``time [LEVEL] [VIDEO-WORKER-SQS] message``, no logger name) and the real API's
+# production format (``[LEVEL] time logger: message``); both in local time, no zone.
+WORKER_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \[([A-Z]+)\] \[VIDEO-WORKER-SQS\] (.*)$")
+API_LINE = re.compile(r"^\[([A-Z]+)\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ([\w.]+): (.*)$")
+#: gunicorn's access line (``--access-logfile -``).
+ACCESS_LINE = re.compile(r'^[\d.]+ - - \[[^]]+\] "(\w+) (\S+) HTTP/1\.1" (\d{3}) \d+ ')
 _video_ids = itertools.count(101)
 
 T = TypeVar("T")
@@ -82,8 +88,15 @@ class Proc:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def records(self) -> list[tuple[str, str, str, str]]:
-        """(time, level, logger, message) for every formatted line."""
-        return [m.groups() for m in map(LOG_LINE.match, self.text().splitlines()) if m]  # type: ignore[misc]
+        """(time, level, logger, message) for every formatted line (the worker's name no logger: "")."""
+        found: list[tuple[str, str, str, str]] = []
+        for line in self.text().splitlines():
+            worker, api = WORKER_LINE.match(line), API_LINE.match(line)
+            if worker:
+                found.append((worker.group(1), worker.group(2), "", worker.group(3)))
+            elif api:
+                found.append((api.group(2), api.group(1), api.group(3), api.group(4)))
+        return found
 
     def messages(self) -> list[str]:
         return [record[3] for record in self.records()]
@@ -258,6 +271,19 @@ class Pipeline:
         self.redis_port = redis_port
         self.procs: list[Proc] = []
         self.api_url = ""
+        self.token = ""
+        self._seed()
+
+    def _seed(self) -> None:
+        """The schema through ``reference.db`` (the programs' own migration), a tenant reached as 127.0.0.1, its
+        staff user, a lecture and session 1."""
+        from reference import db
+
+        with db.connect(f"sqlite:///{self.db_path}") as conn:
+            db.create_schema(conn)
+            db.seed_tenant(
+                conn, tenant_id=TENANT_ID, code=TENANT_CODE, hosts=("127.0.0.1",), username=USER, password=PASSWORD
+            )
 
     def env(self, **overrides: str | None) -> dict[str, str]:
         """The shared environment of API and worker; ``None`` removes a variable."""
@@ -282,7 +308,10 @@ class Pipeline:
                 "R2_ACCESS_KEY": "r2-key",
                 "R2_SECRET_KEY": "r2-secret",
                 "R2_BUCKET": BUCKET,
-                "FFMPEG_BINARY": FFMPEG,
+                "R2_VIDEO_BUCKET": BUCKET,
+                "FFMPEG_BIN": FFMPEG,
+                "VIDEO_WORKER_RETRY_MAX": "2",
+                "VIDEO_WORKER_BACKOFF_BASE": "0.05",
                 "VIDEO_WORKER_WAIT_TIME": "1",
                 "VIDEO_WORKER_RETRY_DELAY": "1",
             }
@@ -307,6 +336,11 @@ class Pipeline:
         )
         assert isinstance(line, re.Match), f"API did not start:\n{line}"
         self.api_url = line.group(1)
+        status, body = self.http(
+            "POST", "/token/", {"username": USER, "password": PASSWORD, "tenant_code": TENANT_CODE}, token=False
+        )
+        assert status == 200, body
+        self.token = str(body["access"])
         return proc
 
     def start_worker(self, name: str = "worker", /, **overrides: str | None) -> Proc:
@@ -318,14 +352,26 @@ class Pipeline:
         self.procs.append(proc)
         return proc
 
-    def http(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def http(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        token: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """A request under ``/api/v1`` (``/health`` as is), with the staff user's token unless ``token=False``."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.api_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if token and self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
+        url = self.api_url + (path if path == "/health" else "/api/v1" + path)
+        request = urllib.request.Request(url, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=15) as response:
-                return response.status, json.loads(response.read())
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else {}
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"{}")
 
@@ -349,25 +395,39 @@ class Pipeline:
             row = conn.execute("SELECT status FROM video_video WHERE id = ?", (video_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def create_schema_and_video(self, video_id: int, status: str = "UPLOADED", file_key: str = CLIP_KEY) -> None:
-        """Without the API: the schema through ``reference.db`` (the programs' own), a row by plain SQL."""
-        from reference import db
+    def source(self, video_id: int) -> str:
+        """The clip uploaded as this video's own source (the worker deletes a source once it is READY)."""
+        key = f"tenants/{TENANT_ID}/video/raw/1/{video_id}.mp4"
+        self.s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": CLIP_KEY})
+        return key
 
-        with db.connect(f"sqlite:///{self.db_path}") as conn:
-            db.create_schema(conn)
+    def create_video(self, video_id: int, status: str = "UPLOADED", file_key: str | None = None) -> None:
+        """Without the API: a row of session 1 by plain SQL, as an operator's console would write it."""
+        file_key = file_key or self.source(video_id)
         with closing(self.db()) as conn:
-            conn.execute("INSERT INTO video_session (id) VALUES (?)", (video_id,))
             conn.execute(
-                "INSERT INTO video_video (id, session_id, tenant_id, status, file_key) VALUES (?, ?, 1, ?, ?)",
-                (video_id, video_id, status, file_key),
+                "INSERT INTO video_video (id, session_id, status, file_key, error_reason, hls_path) "
+                "VALUES (?, 1, ?, ?, '', '')",
+                (video_id, status, file_key),
             )
 
-    def send_job(self, video_id: int, file_key: str = CLIP_KEY) -> str:
-        """Put a job on the queue as the API would (for worker-only tests)."""
-        request_id = uuid.uuid4().hex
-        body = {"video_id": video_id, "tenant_id": 1, "request_id": request_id, "file_key": file_key}
+    def send_job(self, video_id: int) -> None:
+        """Put a job on the queue with the body the real API sends (the request id is the worker's own)."""
+        rows = self.execute("SELECT file_key FROM video_video WHERE id = ?", video_id)
+        file_key = rows[0][0] if rows else f"tenants/{TENANT_ID}/video/raw/1/{video_id}.mp4"
+        body = {
+            "video_id": video_id,
+            "file_key": file_key,
+            "tenant_id": TENANT_ID,
+            "tenant_code": TENANT_CODE,
+            "created_at": datetime.now(UTC).isoformat(),
+            "attempt": 1,
+        }
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
-        return request_id
+
+    def key(self, video_id: int, what: str) -> str:
+        """The real keys: the lock by id, the rest under the tenant."""
+        return f"job:encode:{video_id}:lock" if what == "lock" else f"tenant:{TENANT_ID}:video:{video_id}:{what}"
 
     def queue_counts(self) -> tuple[int, int]:
         """(visible, in flight)."""
@@ -378,7 +438,7 @@ class Pipeline:
         return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def hls_keys(self, video_id: int) -> list[str]:
-        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"hls/{video_id}/")
+        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"tenants/{TENANT_ID}/video/hls/{video_id}/")
         return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
     def close(self) -> None:

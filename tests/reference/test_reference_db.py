@@ -18,25 +18,32 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def exercise(conn: db.Database) -> None:
-    """The operations both programs use, in the order a job uses them."""
+    """The operations both programs use, in the order a job uses them, with the real repository's answers."""
     db.create_schema(conn)
     db.create_schema(conn)  # idempotent
-    row = db.create_video(conn, video_id=111, session_id=None, tenant_id=3, file_key="uploads/a.mp4")
-    assert (row["id"], row["status"], row["tenant_id"]) == (111, "UPLOADED", 3)
-    auto = db.create_video(conn, video_id=None, session_id=row["session_id"], tenant_id=None, file_key=None)
-    assert auto["id"] == 112 and auto["session_id"] == row["session_id"]
+    seeded = db.seed_tenant(conn, tenant_id=3, code="tchul", hosts=("tchul",), username="admin", password="pw")
+    assert seeded == db.seed_tenant(conn, tenant_id=3, code="tchul", hosts=("tchul",), username="admin", password="pw")
+    row = db.create_video(conn, video_id=111, session_id=seeded["session"], file_key="tenants/3/video/raw/1/a.mp4")
+    assert (row["id"], row["status"], row["tenant_id"], row["tenant_code"]) == (111, "PENDING", 3, "tchul")
+    auto = db.create_video(conn, video_id=None, session_id=seeded["session"], file_key="k")
+    assert auto["id"] == 112
+    assert db.tenant_for_host(conn, "tchul") == {"id": 3, "code": "tchul"} and db.tenant_for_host(conn, "x") is None
 
-    assert db.mark_processing(conn, 111) is True
-    assert db.mark_processing(conn, 111) is False  # §9: status is no longer UPLOADED
-    assert db.mark_processing(conn, 999) is False
-    assert db.complete_video(conn, 111, "hls/111/index.m3u8") is True
+    assert db.mark_processing(conn, 111) == (False, 3)  # PENDING: "Cannot mark video 111 as PROCESSING: status=..."
+    assert db.set_status(conn, 111, "UPLOADED")
+    assert db.mark_processing(conn, 111) == (True, 3)
+    assert db.mark_processing(conn, 111) == (True, 3)  # PROCESSING is accepted: the job re-encodes
+    assert db.mark_processing(conn, 999) == (False, None)  # no row: nothing logged
+    assert db.complete_video(conn, 111, "tenants/3/video/hls/111/master.m3u8", 3) == (True, "ok", 3)
+    assert db.complete_video(conn, 111, "tenants/3/video/hls/111/master.m3u8", 3) == (True, "idempotent", 3)
     video = db.get_video(conn, 111)
-    assert video is not None and (video["status"], video["hls_path"]) == ("READY", "hls/111/index.m3u8")
+    assert video is not None and (video["status"], video["duration"]) == ("READY", 3)
+    assert db.fail_video(conn, 112, "boom") == (True, 3) and db.get_video_status(conn, 112) == "FAILED"
 
-    assert db.delete_session(conn, row["session_id"]) is True  # CASCADE takes both videos
+    assert db.delete_session(conn, seeded["session"]) is True  # CASCADE takes both videos
     assert db.get_video(conn, 111) is None and db.get_video(conn, 112) is None
-    assert db.complete_video(conn, 111, "hls/111/index.m3u8") is False
-    assert db.video_exists(conn, 111) is False
+    assert db.complete_video(conn, 111, "x", None) == (False, "not_found", None)
+    assert db.fail_video(conn, 111, "boom") == (False, None)
 
 
 def test_sqlite(tmp_path: Path) -> None:

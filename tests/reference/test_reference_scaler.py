@@ -22,8 +22,9 @@ def invoke(endpoint: str, queue: str, asg: str) -> dict[str, int]:
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "QUEUE_NAME": queue,
-        "ASG_NAME": asg,
+        "VIDEO_QUEUE": queue,
+        "VIDEO_WORKER_ASG_NAME": asg,
+        "VIDEO_WORKER_ASG_MAX": "3",
     }
     code = (
         "import json; from reference.scaler.handler import lambda_handler; print(json.dumps(lambda_handler({}, None)))"
@@ -61,32 +62,19 @@ def test_scaler_follows_queue_depth_within_min_and_max(moto_endpoint: str) -> No
     # One message in flight (a worker holds it): still counted.
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)
 
-    # 3 visible + 1 in flight = 4 wanted, clamped to MaxSize 2 (moto would accept 4; AWS refuses).
-    assert invoke(moto_endpoint, queue, asg_name) == {
-        "visible": 3,
-        "in_flight": 1,
-        "desired": 2,
-        "previous": 0,
-        "max": 2,
-    }
-    assert desired() == 2
-    # Unchanged depth: same answer, previous now 2.
-    assert invoke(moto_endpoint, queue, asg_name)["previous"] == 2
+    # 3 visible + 1 in flight = 4 wanted, clamped to the Lambda's own VIDEO_WORKER_ASG_MAX 3 (not the group's 2);
+    # moto accepts 3 above MaxSize 2 where AWS would refuse it (the stack's Lambda runtime refuses it like AWS).
+    assert invoke(moto_endpoint, queue, asg_name) == {"video_queue_depth": 3, "visible": 3, "in_flight": 1}
+    assert desired() == 3
 
     sqs.purge_queue(QueueUrl=url)
-    assert invoke(moto_endpoint, queue, asg_name) == {
-        "visible": 0,
-        "in_flight": 0,
-        "desired": 0,
-        "previous": 2,
-        "max": 2,
-    }
-    assert desired() == 0
+    assert invoke(moto_endpoint, queue, asg_name) == {"video_queue_depth": 0, "visible": 0, "in_flight": 0}
+    assert desired() == 0  # VIDEO_WORKER_ASG_MIN's default
 
 
 def test_desired_capacity_clamp() -> None:
     from reference.scaler.handler import desired_capacity
 
-    assert desired_capacity(5, 3, 0, 1) == 1  # appendix B 2: "MaxSize 1이면 절대 안 늘어남"
-    assert desired_capacity(0, 0, 1, 3) == 1
-    assert desired_capacity(1, 1, 0, 3) == 2
+    assert desired_capacity(5, 3, 0, 1) == 1  # the Lambda's own cap
+    assert desired_capacity(0, 0, 1, 3) == 1  # its own minimum for an empty queue
+    assert desired_capacity(1, 1, 0, 3) == 2  # one worker per message, waiting or running
