@@ -14,8 +14,8 @@ from stack_testutil import ROOT  # noqa: F401 - puts the repository on sys.path
 
 from reference.stack import FAULTS, Stack, by_row
 from reference.stack import aws as awsmod
-from reference.stack.clients import CANCEL_KEY, LOCK_KEY
-from reference.stack.fault_steps import STALE_LOCK_OWNER
+from reference.stack.clients import CANCEL_KEY, LOCK_KEY, STATUS_KEY, key
+from reference.stack.fault_steps import STALE_LOCK_VALUE
 from reference.stack.faults import REQUIRED_WORKER_VARS
 
 NO_RETRY = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5)
@@ -96,12 +96,25 @@ def _api_sqs_dead(s: Stack) -> None:
 
 def _stale_lock(s: Stack) -> None:
     client = s.redis()
-    assert client.get(LOCK_KEY.format(id=111)).decode() == STALE_LOCK_OWNER
-    assert client.ttl(LOCK_KEY.format(id=111)) > 3 * 3600
+    assert client.get(key(LOCK_KEY, 111)).decode() == STALE_LOCK_VALUE
+    assert client.ttl(key(LOCK_KEY, 111)) > 3 * 3600
 
 
 def _cancel(s: Stack) -> None:
-    assert s.redis().ttl(CANCEL_KEY.format(id=111)) > 0
+    assert 0 < s.redis().ttl(key(CANCEL_KEY, 111)) <= 300  # set by the API's retry, as production's
+
+
+def _not_markable(s: Stack) -> None:
+    """Row 15 in production's shape: FAILED when its message came, so the repository named the status."""
+    assert s.video_status(222) == "FAILED"
+    assert "Cannot mark video 222 as PROCESSING: status=FAILED" in s.worker_log_text()
+
+
+def _row_deleted(s: Stack) -> None:
+    """The failure came back at once (visibility 0) and its redelivery was skipped without a status line."""
+    log = s.worker_log_text()
+    assert log.count("SQS_MESSAGE_RECEIVED") == 2 and "Cannot mark video 111 as PROCESSING: status" not in log
+    assert s.queue_counts() == {"visible": 0, "in_flight": 0}
 
 
 def _db_mismatch(s: Stack) -> None:
@@ -112,6 +125,7 @@ def _db_mismatch(s: Stack) -> None:
 
 def _redis_db(s: Stack) -> None:
     assert (s.api_env["REDIS_DB"], s.worker_env["REDIS_DB"]) == ("0", "1")
+    assert s.redis(db=1).exists(key(STATUS_KEY, 111)) and not s.redis(db=0).exists(key(STATUS_KEY, 111))
 
 
 def _long_job(s: Stack) -> None:
@@ -122,8 +136,10 @@ def _long_job(s: Stack) -> None:
 
 
 def _asg_max(s: Stack) -> None:
-    assert s.scaler_ticks and s.scaler_ticks[-1]["desired"] == 1 and s.scaler_ticks[-1]["max"] == 1
-    assert s.scaler_ticks[-1]["visible"] + s.scaler_ticks[-1]["in_flight"] == 3
+    # The Lambda asked for 3 (its own VIDEO_WORKER_ASG_MAX is 20); AWS refused above MaxSize 1.
+    assert s.scaler_ticks and s.scaler_ticks[-1]["visible"] + s.scaler_ticks[-1]["in_flight"] == 3
+    assert s.aws.asg()["DesiredCapacity"] == 1
+    assert "set_asg_desired failed for academy-video-worker-asg" in (s.workdir / "scaler.log").read_text()
 
 
 def _lambda_gone(s: Stack) -> None:
@@ -142,7 +158,7 @@ def _rule_disabled(s: Stack) -> None:
 
 
 def _dlq(s: Stack) -> None:
-    assert s.dlq_counts()["visible"] == 1 and s.video_status(444) == "FAILED"
+    assert s.dlq_counts()["visible"] == 1 and s.video_status(444) == "UPLOADED"
 
 
 def _config_missing(var: str) -> Callable[[Stack], None]:
@@ -150,6 +166,8 @@ def _config_missing(var: str) -> Callable[[Stack], None]:
         assert var not in s.worker_env and f"\n{var}=" not in "\n" + s.worker_env_file.read_text()
         assert var in s.api_env or var == "API_BASE_URL"
         assert s.worker_exit_code() == 1
+        if var == "R2_BUCKET":  # the pair has no default
+            assert "R2_VIDEO_BUCKET" not in s.worker_env
 
     return check
 
@@ -169,9 +187,9 @@ IN_EFFECT: dict[str, Callable[[Stack], None]] = {
     "redis-down": lambda s: None,
     "redis-db-mismatch": _redis_db,
     "stale-lock": _stale_lock,
-    "already-processing": lambda s: None,
+    "already-processing": _not_markable,
     "cancel-requested": _cancel,
-    "row-deleted-mid-encode": lambda s: None,
+    "row-deleted-mid-encode": _row_deleted,
     "db-mismatch": _db_mismatch,
     "long-job-blocking": _long_job,
     "asg-max-1": _asg_max,
