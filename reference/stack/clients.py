@@ -216,6 +216,15 @@ class StackClients:
         self.s3().upload_file(str(clip), awsmod.BUCKET, answer["file_key"])
         return dict(answer["video"])
 
+    def prepare_retry(self, video_id: int) -> None:
+        """Make a video retryable as the real API needs it: its source back in the bucket (the worker deleted it
+        once READY) and the row FAILED (the real retry refuses a READY video: ``Cannot retry``)."""
+        row = self.video_row(video_id)
+        if row is None:
+            raise LookupError(f"no video {video_id}")
+        self.s3().upload_file(str(self.make_clip(3)), awsmod.BUCKET, str(row["file_key"]))
+        self.set_status(video_id, "FAILED")
+
     def upload_complete(self, video_id: int) -> tuple[int, dict[str, Any]]:
         return self.api_request("POST", f"/media/videos/{video_id}/upload/complete/")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -63,15 +62,22 @@ def production_stack(workdir: Path) -> Iterator[Production]:
         stack.stop_worker()  # row 1 from here on: nothing consumes the queue
         time.sleep(WORKER_WAIT_TIME + 0.5)  # the dead worker's pending long poll ends (not observable)
         sqs = stack.sqs()
-        body = {"video_id": IN_FLIGHT_VIDEO, "tenant_id": 1, "request_id": "in-flight", "file_key": "uploads/555/x.mp4"}
+        body = {
+            "video_id": IN_FLIGHT_VIDEO,
+            "file_key": "tenants/1/video/raw/1/555.mp4",
+            "tenant_id": 1,
+            "tenant_code": "academy",
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "attempt": 1,
+        }
         sqs.send_message(QueueUrl=stack.aws.queue_url, MessageBody=json.dumps(body))
         held = sqs.receive_message(QueueUrl=stack.aws.queue_url, VisibilityTimeout=3600, WaitTimeSeconds=1)
         assert held.get("Messages"), "could not put a message in flight"
         stack.scenario.upload(222)
         stack.scenario.complete(222)  # the API enqueues; the job waits visible
         stack.wait_for(lambda: stack.queue_counts() == {"visible": 1, "in_flight": 1}, 15, "222 visible, 555 in flight")
-        FAULTS["dlq-not-empty"].inject(stack)  # 444 FAILED, its job in the DLQ
-        stack.redis().set(LOCK_KEY.format(id=222), "crashed-worker-7f3a", ex=4 * 3600)  # row 14's stale lock
+        FAULTS["dlq-not-empty"].inject(stack)  # 444's job in the DLQ
+        stack.redis().set(LOCK_KEY.format(id=222), "1", ex=4 * 3600)  # row 14's stale lock
         yield Production(stack=stack, api_env=dict(stack.api_env), worker_env=dict(stack.worker_env))
 
 
@@ -181,8 +187,9 @@ def run_live(
     """Run ``pytest -m "live and <marker>"`` against ``prod`` with the API's environment; wait for it."""
     directory.mkdir(parents=True, exist_ok=True)
     args = live_args(prod, directory, marker, **options)
+    token = {"RUNBOOK_API_TOKEN": prod.stack.api_token} if prod is not None and api_env is None else {}
     env = base_env(
-        {**(prod.api_env if prod is not None and api_env is None else (api_env or {})), **(process_env or {})}
+        {**(prod.api_env if prod is not None and api_env is None else (api_env or {})), **token, **(process_env or {})}
     )
     started = time.monotonic()
     try:
@@ -274,14 +281,14 @@ def redis_state(stack: Any) -> dict[str, Any]:
 
 
 def database_state(stack: Any) -> dict[str, Any]:
-    """Every row of every table (sqlite, opened read-only)."""
-    path = stack.database.path
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
-    finally:
-        conn.close()
+    """Every row of every table of the stack's database (PostgreSQL, or a SQLite file)."""
+    with stack.db() as conn:
+        if conn.kind == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        else:
+            query = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+        tables = [row[0] for row in conn.execute(query)]
+        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"'))) for t in tables}
 
 
 def bucket_state(stack: Any) -> list[tuple[str, int, str, str]]:

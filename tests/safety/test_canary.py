@@ -107,6 +107,7 @@ def canary_production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod
         stack.wait_for(lambda: stack.video_status(OTHER) == "READY", 60, "222 READY")
         stack.wait_for(lambda: stack.queue_counts() == {"visible": 0, "in_flight": 0}, 30, "the queue drained")
         stack.redis().set(f"job:encode:{OTHER}:lock", "someone-else", ex=3600)
+        stack.prepare_retry(CANARY)  # the real retry wants a FAILED video with its source
         yield Production(
             stack=stack, api_env=dict(stack.api_env), worker_env=dict(stack.worker_env), video_ids=(CANARY, OTHER)
         )
@@ -117,6 +118,7 @@ def _about_canary(line: str) -> bool:
     marks = (
         rf"video_video\[\d+\]: \({CANARY}, ",
         rf"job:encode:{CANARY}:",
+        rf"tenant:1:video:{CANARY}:",
         rf"hls/{CANARY}/",
         rf'"video_id": {CANARY}\b',
     )
@@ -142,10 +144,10 @@ def _beyond_canary(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     b_keys = before.get("r2", {}).get("s3.FakeKey", [])
     a_keys = after.get("r2", {}).get("s3.FakeKey", [])
     for item in b_keys:
-        if not str(item.get("name", "")).startswith(f"hls/{CANARY}/") and item not in a_keys:
+        if not _canary_object(str(item.get("name", ""))) and item not in a_keys:
             problems.append(f"R2 object {item.get('name')} changed or went")
     for item in a_keys:
-        if item not in b_keys and not str(item.get("name", "")).startswith(f"hls/{CANARY}/"):
+        if item not in b_keys and not _canary_object(str(item.get("name", ""))):
             problems.append(f"R2 object {item.get('name')} appeared")
     rest_before, rest_after = dict(before), dict(after)
     for state in (rest_before, rest_after):
@@ -155,6 +157,11 @@ def _beyond_canary(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             state["r2"] = {k: v for k, v in state["r2"].items() if k != "s3.FakeKey"}
     problems += [line for line in differences(rest_before, rest_after) if not _about_canary(line)]
     return problems
+
+
+def _canary_object(name: str) -> bool:
+    """The canary's HLS files, or its source (prepared for the retry, deleted by the worker once READY)."""
+    return f"/video/hls/{CANARY}/" in name or "/video/raw/" in name
 
 
 def _canary_check(run: LiveRun) -> dict[str, Any]:
@@ -208,7 +215,7 @@ def test_canary_reencodes_only_its_video(canary_production: Production, tmp_path
     for name, outcome in attempted.items():
         assert outcome.startswith("runbook guard: the live run is read-only; refused"), (name, outcome)
     assert "refused http POST /media/videos/222/retry/" in attempted["during: retry another video"]
-    assert "refused http POST /media/videos/111/retry/" in attempted["during: the same retry again"]
+    assert "refused http POST /api/v1/media/videos/111/retry/" in attempted["during: the same retry again"]
     assert differences(before, after), "the canary changed nothing: it did not run"
     beyond = _beyond_canary(before, after)
     assert not beyond, "changed beyond the canary video:\n" + "\n".join(beyond)
@@ -223,6 +230,7 @@ def test_canary_names_its_own_cancel_flag(tmp_path_factory: pytest.TempPathFacto
     """The stand-in API's retry sets job:encode:111:cancel for 300 s: the worker skips the canary's job."""
     with _stack(tmp_path_factory.mktemp("canary-cancel"), clean_retry=False) as stack:
         stack.scenario.run()
+        stack.prepare_retry(CANARY)
         prod = Production(
             stack=stack, api_env=dict(stack.api_env), worker_env=dict(stack.worker_env), video_ids=(CANARY,)
         )
@@ -236,7 +244,7 @@ def test_canary_names_its_own_cancel_flag(tmp_path_factory: pytest.TempPathFacto
         )
     check = _canary_check(run)
     assert check["outcome"] == "failed" and check["cause"] == "cancel-requested", f"{check}\n{run.tail()}"
-    assert check["layer"] == "stuck-video" and f"job:encode:{CANARY}:cancel" in check["message"]
+    assert check["layer"] == "stuck-video" and f"tenant:1:video:{CANARY}:cancel_requested" in check["message"]
     assert run.verdict["signals"]["canary_seconds"]["state"] == "unknown"  # type: ignore[index]
     assert run.elapsed < 100, "the skip is read from the worker log, not waited out"
 
@@ -296,16 +304,17 @@ def test_allowance_lets_exactly_one_request_through() -> None:
 
 def test_the_scope_check_sees_other_videos() -> None:
     """``_beyond_canary`` is not vacuous: another video's row, message or object is reported."""
-    row = "(222, 1, 1, 'READY', 'uploads/222/source.mp4', 'hls/222/index.m3u8', 't0', 't1')"
+    row = "(222, 1, 'v', 'tenants/1/video/raw/1/x.mp4', 'READY', 3, '', 'tenants/1/video/hls/222/master.m3u8')"
+    other, canary = "tenants/1/video/hls/222/master.m3u8", "tenants/1/video/hls/111/v1/a.ts"
     before: dict[str, Any] = {
         "aws": {"sqs.Message": {}},
-        "r2": {"s3.FakeKey": [{"name": "hls/222/index.m3u8", "etag": "a"}]},
+        "r2": {"s3.FakeKey": [{"name": other, "etag": "a"}]},
         "database": {"video_video": [row]},
     }
     after: dict[str, Any] = {
         "aws": {"sqs.Message": {"m#0": {"body": '{"video_id": 222}'}, "m#1": {"body": '{"video_id": 111}'}}},
-        "r2": {"s3.FakeKey": [{"name": "hls/222/index.m3u8", "etag": "b"}, {"name": "hls/111/a.ts", "etag": "c"}]},
-        "database": {"video_video": [row.replace("'t1'", "'t2'")]},
+        "r2": {"s3.FakeKey": [{"name": other, "etag": "b"}, {"name": canary, "etag": "c"}]},
+        "database": {"video_video": [row.replace("'READY'", "'FAILED'")]},
     }
     problems = _beyond_canary(before, after)
     assert len(problems) == 4, problems  # the 222 message, the 222 object (gone and appeared), the 222 row
