@@ -198,7 +198,8 @@ def test_visibility_too_short_and_long_job() -> None:
     long_ok = {**values, "sqs.api": queue(visible=1, in_flight=1, visibility=300)}
     assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(long_ok)) is None
     # 240 s or less, but every job shorter than it: the first extension comes in time.
-    short = _log(lines[:2] + [lines[2].replace(stamp(start + timedelta(hours=6, minutes=30)), stamp(start + timedelta(seconds=20)))])
+    quick_end = lines[2].replace(stamp(start + timedelta(hours=6, minutes=30)), stamp(start + timedelta(seconds=20)))
+    short = _log([*lines[:2], quick_end])
     quick = {**values, "log.worker": short}
     assert cause_of(b_visibility.test_visibility_covers_longest_encode, FakeEvidence(quick)) is None
     assert cause_of(b_visibility.test_long_job_not_blocking, FakeEvidence(values)) == "long-job-blocking"

@@ -39,7 +39,7 @@ def _error_code(call: object) -> str:
 def test_next_stack_sees_nothing_of_the_previous_one(tmp_path: Path, shared: SharedMotoServers) -> None:
     with Stack("embedded", faults=["dlq-not-empty"], workdir=tmp_path / "first") as first:
         assert first.aws.shared and first.r2.shared and first.aws.url == shared.aws.url
-        first.scenario.run()  # video 111 READY (progress, lock released), video 444 FAILED with its job in the DLQ
+        first.scenario.run()  # video 111 READY (progress, lock released), video 444's job in the DLQ
         first.sqs().send_message(QueueUrl=first.aws.queue_url, MessageBody='{"video_id": 999}')
         first.sqs().create_queue(QueueName="left-over-queue")
         first.sqs(region=awsmod.OTHER_REGION).create_queue(QueueName="left-over-queue")
@@ -52,7 +52,7 @@ def test_next_stack_sees_nothing_of_the_previous_one(tmp_path: Path, shared: Sha
         first.r2.client("s3", region="us-east-1").create_bucket(Bucket="left-over-bucket")
         first.redis().set("left-over-key", "1")
         old_aws_keys, old_r2_keys = first.aws.keys, first.r2.keys
-        assert first.bucket_keys("uploads/") and first.video_status(111) == "READY"
+        assert first.bucket_keys("tenants/1/video/") and first.video_status(111) == "READY"
         # The queue itself goes last: the worker long-polls it until the stack closes.
         first.sqs().delete_queue(QueueUrl=first.aws.queue_url)
 

@@ -187,7 +187,7 @@ def run_live(
     """Run ``pytest -m "live and <marker>"`` against ``prod`` with the API's environment; wait for it."""
     directory.mkdir(parents=True, exist_ok=True)
     args = live_args(prod, directory, marker, **options)
-    token = {"RUNBOOK_API_TOKEN": prod.stack.api_token} if prod is not None and api_env is None else {}
+    token = {"RUNBOOK_API_TOKEN": prod.stack.api_token} if prod is not None else {}
     env = base_env(
         {**(prod.api_env if prod is not None and api_env is None else (api_env or {})), **token, **(process_env or {})}
     )
