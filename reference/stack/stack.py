@@ -272,6 +272,7 @@ class Stack(StackClients):
             self.api,
             self.worker,
             getattr(self.redis_service, "process", None),
+            getattr(getattr(self.database, "server", None), "process", None),
             self.aws and self.aws.process,
             self.r2 and self.r2.process,
         ]

@@ -274,14 +274,22 @@ def redis_state(stack: Any) -> dict[str, Any]:
 
 
 def database_state(stack: Any) -> dict[str, Any]:
-    """Every row of every table (sqlite, opened read-only)."""
-    path = stack.database.path
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
-    finally:
-        conn.close()
+    """Every row of every table of the stack's database (PostgreSQL: the public schema; SQLite: the file)."""
+    if stack.database.kind == "sqlite":
+        conn = sqlite3.connect(f"file:{stack.database.path}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+        finally:
+            conn.close()
+    with stack.database.connect() as db:
+        tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+            )
+        ]
+        return {t: sorted(map(repr, db.execute(f'SELECT * FROM "{t}"'))) for t in tables}
 
 
 def bucket_state(stack: Any) -> list[tuple[str, int, str, str]]:
