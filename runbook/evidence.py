@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from runbook import clients
-from runbook.config import ConfigError, Side, side_from_env
+from runbook import clients, secrets
+from runbook.config import ENV_NEEDED, SCALER_ENV_NEEDED, ConfigError, Side, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
@@ -170,15 +170,17 @@ class Evidence:
             "videos.progress": self._progress,
             "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
             "log.api": lambda: self._log(t.api_log, "--api-log"),
-            "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
+            "worker.container": lambda: docker_.container(
+                self._docker(), t.worker_container, keep_env=ENV_NEEDED, observe_env=secrets.register_env
+            ),
             "worker.processes": lambda: process.find_processes(t.worker_process),
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.instances": lambda: asg.running_instances(self._aws(t.api, "ec2"), t.worker_tag),
             "asg.policies": lambda: asg.scaling_policies(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.activity": lambda: asg.last_scaling_activity(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.alarms": lambda: asg.queue_alarms(self._aws(t.api, "cloudwatch"), t.api.queue_name),
-            "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
-            "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),
+            "scaler.lambda": lambda: self._lambda(t.scaler_lambda),
+            "scaler.alt_lambda": lambda: self._lambda(t.alt_scaler_lambda),
             "scaler.rule": lambda: scaler.rule(self._aws(t.api, "events"), t.scaler_rule),
             # canary signals: the oldest message's age (a CloudWatch metric) and the stuck-video count (§9)
             "sqs.oldest_age": lambda: cloudwatch.oldest_message_age(self._aws(t.api, "cloudwatch"), t.api.queue_name),
@@ -225,13 +227,18 @@ class Evidence:
         if env is None and "local" in t.deployments:
             procs = self.get("worker.processes")
             if procs:
-                env = process.process_env(procs[0].pid)
+                env = process.process_env(procs[0].pid, keep=ENV_NEEDED, observe=secrets.register_env)
         if env is None:
             raise NotConfigured("--worker-env-file")
         try:
             return side_from_env(env, "worker", "worker env: ")
         except ConfigError as exc:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
+
+    def _lambda(self, name: str) -> Any:
+        # Its environment is reduced to what the checks read, inside the probe: the rest never is evidence.
+        client = self._aws(self.target.api, "lambda")
+        return scaler.lambda_function(client, name, keep_env=SCALER_ENV_NEEDED, observe_env=secrets.register_env)
 
     def _queue(self, side: Side) -> Any:
         return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)
