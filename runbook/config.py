@@ -102,9 +102,12 @@ class RedisSettings:
     port: int
     db: int
     password: str | None = field(default=None, repr=False)
+    #: An ACL user (``REDIS_USERNAME``; none: Redis's ``default`` user), e.g. the live run's own read-only user.
+    username: str | None = None
 
     def describe(self) -> str:
-        return f"{self.host}:{self.port}/{self.db} (password {secrets.mask(self.password)})"
+        user = f"user {self.username}, " if self.username else ""
+        return f"{self.host}:{self.port}/{self.db} ({user}password {secrets.mask(self.password)})"
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ def side_from_env(env: Mapping[str, str], name: str, source: str = "") -> Side:
         port=_int(env, "REDIS_PORT", 6379, source, 1),
         db=_int(env, "REDIS_DB", 0, source, 0, 10_000),
         password=env.get("REDIS_PASSWORD") or None,
+        username=env.get("REDIS_USERNAME", "").strip() or None,
     )
     base = _url(env, "API_BASE_URL", source)
     r2_endpoint = _url(env, "R2_ENDPOINT", source)

@@ -26,6 +26,29 @@ from runbook.target import Target
 log = logging.getLogger(__name__)
 
 
+def _probe_error(exc: BaseException | None) -> ProbeError | None:
+    """A task's failure as a :class:`ProbeError` (a log source's too); anything else: None."""
+    if isinstance(exc, LogSourceError):
+        if exc.spec.startswith("cloudwatch:") and exc.reason.startswith("access denied"):
+            # runbook.logs reads a cloudwatch: source with FilterLogEvents only.
+            return ProbeError("log", "denied", str(exc), action="logs:FilterLogEvents")
+        return ProbeError("log", "error", str(exc))
+    return exc if isinstance(exc, ProbeError) else None
+
+
+def permission_missing(key: str, error: ProbeError) -> None:
+    """``unknown``: the identity that read ``key`` lacks ``error.action``. The worker's side is read with the
+    worker's own keys (from its environment), every other key with the run's identity (docs/permissions)."""
+    unknown(
+        "permission-missing",
+        dependency=error.dependency,
+        action=error.action,
+        who="워커의 자격 증명" if key.endswith(".worker") else "실행 계정",
+        who_en="the worker's credentials" if key.endswith(".worker") else "the run's identity",
+        error=error.detail,
+    )
+
+
 class NotConfigured(Exception):
     """The evidence needs a setting that was not given; the check is ``unknown``, never passed."""
 
@@ -130,11 +153,29 @@ class Evidence:
         return future.result()
 
     def need(self, key: str) -> Any:
-        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had."""
+        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had (a refused
+        permission is named: ``permission-missing``)."""
         value, error = self.attempt(key)
         if error is not None:
+            if error.action:
+                permission_missing(key, error)
             unknown("probe-error", dependency=error.dependency, error=str(error), kind=error.kind)
         return value
+
+    def denied(self) -> list[dict[str, str]]:
+        """Every finished piece of evidence the platform refused, with the permission it names (in plan order):
+        the report lists them even where no check needed that evidence this time."""
+        found: list[dict[str, str]] = []
+        for key in self._tasks:
+            future = self._futures.get(key)
+            if future is None or not future.done() or future.cancelled():
+                continue
+            error = _probe_error(future.exception())
+            if error is not None and error.kind == "denied":
+                found.append(
+                    {"evidence": key, "dependency": error.dependency, "permission": error.action or error.detail}
+                )
+        return found
 
     def attempt(self, key: str) -> tuple[Any, ProbeError | None]:
         """``(value, None)`` or ``(None, error)``; a missing setting is always ``Unknown``."""
@@ -142,10 +183,8 @@ class Evidence:
             return self.get(key), None
         except NotConfigured as exc:
             unknown("not-configured", setting=exc.setting)
-        except ProbeError as exc:
-            return None, exc
-        except LogSourceError as exc:
-            return None, ProbeError("log", "error", str(exc))
+        except (ProbeError, LogSourceError) as exc:
+            return None, _probe_error(exc)
 
     def keys(self) -> list[str]:
         return list(self._tasks)
@@ -207,7 +246,14 @@ class Evidence:
         if side.redis.host is None:
             raise NotConfigured(f"REDIS_HOST ({side.name})")
         r = side.redis
-        return clients.redis_client(r.host, r.port, r.password, r.db, self.target.timeout)  # type: ignore[arg-type]
+        return clients.redis_client(
+            r.host,  # type: ignore[arg-type]
+            r.port,
+            r.password,
+            r.db,
+            self.target.timeout,
+            username=r.username,
+        )
 
     def _docker(self) -> Any:
         return clients.docker_client(self.target.timeout)
