@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from runbook.evidence import Evidence
+from runbook.evidence import Evidence, permission_missing
 from runbook.findings import Unknown, fail, unknown
 from runbook.message_state import infer, worker_visibility
 from runbook.target import Target
@@ -17,16 +17,22 @@ pytestmark = [pytest.mark.runbook(layer="autoscaling", section="부록 B"), pyte
 
 
 def _policy_alternative(evidence: Evidence) -> bool:
-    """5-A: a step scaling policy and a CloudWatch alarm on the queue depth replace the Lambda."""
-    policies = evidence.attempt("asg.policies")[0] or ()
-    alarms = evidence.attempt("asg.alarms")[0] or ()
-    return bool(policies) and bool(alarms)
+    """5-A: a step scaling policy and a CloudWatch alarm on the queue depth replace the Lambda. Unseen for want
+    of a permission is not "absent": that is ``unknown``, naming the permission."""
+    policies, policies_error = evidence.attempt("asg.policies")
+    alarms, alarms_error = evidence.attempt("asg.alarms")
+    for key, error in (("asg.policies", policies_error), ("asg.alarms", alarms_error)):
+        if error is not None and error.kind == "denied" and error.action:
+            permission_missing(key, error)
+    return bool(policies or ()) and bool(alarms or ())
 
 
 def test_scaler_lambda(evidence: Evidence, target: Target) -> None:
     _, error = evidence.attempt("scaler.lambda")
     if error is not None and error.kind == "not-found":
-        alternative, _ = evidence.attempt("scaler.alt_lambda")
+        alternative, alt_error = evidence.attempt("scaler.alt_lambda")
+        if alt_error is not None and alt_error.kind == "denied" and alt_error.action:
+            permission_missing("scaler.alt_lambda", alt_error)
         if alternative is not None:
             cap = alternative.env.get("MAX_INSTANCES_PER_TYPE", "1")
             if cap.isdigit() and int(cap) < 2:

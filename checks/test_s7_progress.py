@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runbook import commands
-from runbook.evidence import Evidence
+from runbook.evidence import Evidence, permission_missing
 from runbook.findings import fail, unknown
 from runbook.target import Target
 
@@ -23,6 +23,9 @@ SIDES = {"api": "API", "worker": "워커"}
 def test_redis_reachable(evidence: Evidence, target: Target, side: str) -> None:
     settings = target.api if side == "api" else evidence.need("worker.side")
     _, error = evidence.attempt(f"redis.{side}")
+    if error is not None and error.kind == "denied" and error.action:
+        # It answered and refused a command (an ACL user without +ping / +info): reachable, not judged.
+        permission_missing(f"redis.{side}", error)
     if error is not None:
         r = settings.redis
         fail(
@@ -41,7 +44,10 @@ def test_same_redis(evidence: Evidence, target: Target) -> None:
     a, w = target.api.redis, worker.redis
     if a.host is None or w.host is None:
         unknown("not-configured", setting="REDIS_HOST")
-    if (a.host, a.port, a.db, a.password) != (w.host, w.port, w.db, w.password):
+    # Passwords say "another server" only between logins as the same user: the run may log in as its own
+    # read-only ACL user (docs/permissions), whose password is not the API's.
+    same_login = (a.username or "default") == (w.username or "default")
+    if (a.host, a.port, a.db) != (w.host, w.port, w.db) or (same_login and a.password != w.password):
         fail(
             "redis-mismatch",
             api_redis=a.describe(),

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from runbook import clients
-from runbook.config import ConfigError, Side, side_from_env
+from runbook import clients, secrets
+from runbook.config import ENV_NEEDED, SCALER_ENV_NEEDED, ConfigError, Side, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
@@ -24,6 +24,29 @@ from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
 log = logging.getLogger(__name__)
+
+
+def _probe_error(exc: BaseException | None) -> ProbeError | None:
+    """A task's failure as a :class:`ProbeError` (a log source's too); anything else: None."""
+    if isinstance(exc, LogSourceError):
+        if exc.spec.startswith("cloudwatch:") and exc.reason.startswith("access denied"):
+            # runbook.logs reads a cloudwatch: source with FilterLogEvents only.
+            return ProbeError("log", "denied", str(exc), action="logs:FilterLogEvents")
+        return ProbeError("log", "error", str(exc))
+    return exc if isinstance(exc, ProbeError) else None
+
+
+def permission_missing(key: str, error: ProbeError) -> None:
+    """``unknown``: the identity that read ``key`` lacks ``error.action``. The worker's side is read with the
+    worker's own keys (from its environment), every other key with the run's identity (docs/permissions)."""
+    unknown(
+        "permission-missing",
+        dependency=error.dependency,
+        action=error.action,
+        who="워커의 자격 증명" if key.endswith(".worker") else "실행 계정",
+        who_en="the worker's credentials" if key.endswith(".worker") else "the run's identity",
+        error=error.detail,
+    )
 
 
 class NotConfigured(Exception):
@@ -130,11 +153,29 @@ class Evidence:
         return future.result()
 
     def need(self, key: str) -> Any:
-        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had."""
+        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had (a refused
+        permission is named: ``permission-missing``)."""
         value, error = self.attempt(key)
         if error is not None:
+            if error.action:
+                permission_missing(key, error)
             unknown("probe-error", dependency=error.dependency, error=str(error), kind=error.kind)
         return value
+
+    def denied(self) -> list[dict[str, str]]:
+        """Every finished piece of evidence the platform refused, with the permission it names (in plan order):
+        the report lists them even where no check needed that evidence this time."""
+        found: list[dict[str, str]] = []
+        for key in self._tasks:
+            future = self._futures.get(key)
+            if future is None or not future.done() or future.cancelled():
+                continue
+            error = _probe_error(future.exception())
+            if error is not None and error.kind == "denied":
+                found.append(
+                    {"evidence": key, "dependency": error.dependency, "permission": error.action or error.detail}
+                )
+        return found
 
     def attempt(self, key: str) -> tuple[Any, ProbeError | None]:
         """``(value, None)`` or ``(None, error)``; a missing setting is always ``Unknown``."""
@@ -142,10 +183,8 @@ class Evidence:
             return self.get(key), None
         except NotConfigured as exc:
             unknown("not-configured", setting=exc.setting)
-        except ProbeError as exc:
-            return None, exc
-        except LogSourceError as exc:
-            return None, ProbeError("log", "error", str(exc))
+        except (ProbeError, LogSourceError) as exc:
+            return None, _probe_error(exc)
 
     def keys(self) -> list[str]:
         return list(self._tasks)
@@ -170,15 +209,17 @@ class Evidence:
             "videos.progress": self._progress,
             "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
             "log.api": lambda: self._log(t.api_log, "--api-log"),
-            "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
+            "worker.container": lambda: docker_.container(
+                self._docker(), t.worker_container, keep_env=ENV_NEEDED, observe_env=secrets.register_env
+            ),
             "worker.processes": lambda: process.find_processes(t.worker_process),
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.instances": lambda: asg.running_instances(self._aws(t.api, "ec2"), t.worker_tag),
             "asg.policies": lambda: asg.scaling_policies(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.activity": lambda: asg.last_scaling_activity(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.alarms": lambda: asg.queue_alarms(self._aws(t.api, "cloudwatch"), t.api.queue_name),
-            "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
-            "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),
+            "scaler.lambda": lambda: self._lambda(t.scaler_lambda),
+            "scaler.alt_lambda": lambda: self._lambda(t.alt_scaler_lambda),
             "scaler.rule": lambda: scaler.rule(self._aws(t.api, "events"), t.scaler_rule),
             # canary signals: the oldest message's age (a CloudWatch metric) and the stuck-video count (§9)
             "sqs.oldest_age": lambda: cloudwatch.oldest_message_age(self._aws(t.api, "cloudwatch"), t.api.queue_name),
@@ -205,7 +246,14 @@ class Evidence:
         if side.redis.host is None:
             raise NotConfigured(f"REDIS_HOST ({side.name})")
         r = side.redis
-        return clients.redis_client(r.host, r.port, r.password, r.db, self.target.timeout)  # type: ignore[arg-type]
+        return clients.redis_client(
+            r.host,  # type: ignore[arg-type]
+            r.port,
+            r.password,
+            r.db,
+            self.target.timeout,
+            username=r.username,
+        )
 
     def _docker(self) -> Any:
         return clients.docker_client(self.target.timeout)
@@ -225,13 +273,18 @@ class Evidence:
         if env is None and "local" in t.deployments:
             procs = self.get("worker.processes")
             if procs:
-                env = process.process_env(procs[0].pid)
+                env = process.process_env(procs[0].pid, keep=ENV_NEEDED, observe=secrets.register_env)
         if env is None:
             raise NotConfigured("--worker-env-file")
         try:
             return side_from_env(env, "worker", "worker env: ")
         except ConfigError as exc:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
+
+    def _lambda(self, name: str) -> Any:
+        # Its environment is reduced to what the checks read, inside the probe: the rest never is evidence.
+        client = self._aws(self.target.api, "lambda")
+        return scaler.lambda_function(client, name, keep_env=SCALER_ENV_NEEDED, observe_env=secrets.register_env)
 
     def _queue(self, side: Side) -> Any:
         return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)

@@ -216,6 +216,11 @@ CAUSES: dict[str, Text] = {
 UNKNOWN: dict[str, Text] = {
     "not-configured": Text("설정 없음: {setting}", "not configured: {setting}", "{setting} 을(를) 지정하세요"),
     "probe-error": Text("{dependency} 확인 불가: {error}", "{dependency} could not be checked: {error}", ""),
+    "permission-missing": Text(
+        "{dependency} 확인 불가: {who}에 {action} 권한 없음 — 장애가 아니라 권한 부족 ({error})",
+        "{dependency} could not be checked: {who_en} lacks the permission {action}, not a fault ({error})",
+        "grant {action} to {who_en} (docs/permissions/README.md)",
+    ),
     "no-datapoints": Text(
         "CloudWatch 지표 {metric} ({queue})에 최근 {minutes}분 데이터 없음 — 추정하지 않음",
         "CloudWatch metric {metric} ({queue}) has no datapoints in the last {minutes} min: not guessed",

@@ -202,10 +202,26 @@ def test_visibility_too_short_and_long_job() -> None:
 
 
 def test_queue_access_denied_and_auth_is_not_a_queue_fault() -> None:
-    denied = {"sqs.api": ProbeError("sqs", "denied", "AccessDenied")}
-    assert (
-        cause_of(lambda e, t: s2_queue.test_queue_reachable(e, t, "api"), FakeEvidence(denied)) == "queue-access-denied"
-    )
+    worker = side_from_env(ENV, "worker")
+
+    def denied(side: str, action: str | None) -> dict[str, Any]:
+        error = ProbeError("sqs", "denied", "AccessDenied", action=action)
+        return {f"sqs.{side}": error, "worker.side": worker}
+
+    def reachable(side: str) -> Any:
+        return lambda e, t: s2_queue.test_queue_reachable(e, t, side)
+
+    # The worker's own keys refused the queue's URL: the worker cannot use its queue.
+    assert cause_of(reachable("worker"), FakeEvidence(denied("worker", "sqs:GetQueueUrl"))) == "queue-access-denied"
+    assert cause_of(reachable("worker"), FakeEvidence(denied("worker", None))) == "queue-access-denied"
+    # A read only the run makes (the worker never calls GetQueueAttributes), or a refusal of the run's own
+    # identity on the API's side (a least-privilege role): a permission the run lacks, named; never a fault.
+    for side, action in (("worker", "sqs:GetQueueAttributes"), ("api", "sqs:GetQueueUrl")):
+        with pytest.raises(Unknown) as caught:
+            s2_queue.test_queue_reachable(FakeEvidence(denied(side, action)), target(), side)
+        assert caught.value.reason == "permission-missing" and caught.value.facts["action"] == action
+    with pytest.raises(Unknown):
+        s2_queue.test_queue_reachable(FakeEvidence(denied("api", None)), target(), "api")
     auth = {"sqs.api": ProbeError("sqs", "auth", "InvalidClientTokenId")}
     with pytest.raises(Unknown):  # §4 names bad keys; §2 does not double-count them
         s2_queue.test_queue_reachable(FakeEvidence(auth), target(), "api")
