@@ -14,12 +14,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from runbook import clients
+from runbook import clients, secrets, worker_env
 from runbook.config import ConfigError, Side, side_from_env
 from runbook.findings import unknown
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
-from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, sts
+from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, ssm, sts
 from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
@@ -47,6 +47,7 @@ _SERVICE_ENDPOINT_VARS = {
     "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
     "cloudwatch": "AWS_ENDPOINT_URL_CLOUDWATCH",
     "logs": "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "ssm": "AWS_ENDPOINT_URL_SSM",
 }
 
 
@@ -65,6 +66,7 @@ _DEPLOYMENT_ONLY: dict[str, str] = {
     "scaler.lambda": "asg",
     "scaler.alt_lambda": "asg",
     "scaler.rule": "asg",
+    "worker.env_ssm": "asg",
 }
 
 
@@ -156,6 +158,7 @@ class Evidence:
         t = self.target
         plan: dict[str, Task] = {
             "worker.side": self._worker_side,
+            "worker.env_ssm": self._env_parameter,
             "sqs.api": lambda: self._queue(t.api),
             "sqs.worker": lambda: self._queue(self.get("worker.side")),
             "sqs.dlq": self._dlq,
@@ -220,6 +223,10 @@ class Evidence:
     def _worker_side(self) -> Side:
         t = self.target
         env = t.worker_env
+        source = "worker env: "
+        if env is None and t.worker_env_ssm:
+            env = dict(self.get("worker.env_ssm").env)
+            source = f"SSM parameter {t.worker_env_ssm}: "
         if env is None and "docker" in t.deployments:
             env = self.get("worker.container").env
         if env is None and "local" in t.deployments:
@@ -229,9 +236,20 @@ class Evidence:
         if env is None:
             raise NotConfigured("--worker-env-file")
         try:
-            return side_from_env(env, "worker", "worker env: ")
+            return side_from_env(env, "worker", source)
         except ConfigError as exc:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
+
+    def _env_parameter(self) -> Any:
+        """The SSM parameter the instances' user data writes the worker's env file from (asg)."""
+        name = self.target.worker_env_ssm
+        if not name:
+            raise NotConfigured("--worker-env-ssm")
+        parameter = ssm.env_parameter(
+            self._aws(self.target.api, "ssm"), name, parse=worker_env.parse_env_file, keep=worker_env.keep_read
+        )
+        secrets.register_env(parameter.env)  # before anything could print one of them
+        return parameter
 
     def _queue(self, side: Side) -> Any:
         return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reference.stack import aws as awsmod
-from reference.stack import containers, lifecycle, media
+from reference.stack import containers, fleet, lifecycle, media
 from reference.stack.clients import StackClients
 from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
 from reference.stack.metrics import QueueAgePublisher
@@ -161,6 +161,7 @@ class Stack(StackClients):
             fault.prepare(self)
         self._start_api()
         self._write_worker_env()
+        fleet.publish_worker_env(self)  # where the ASG deployment keeps it (SSM /academy/workers/env)
         self.worker_log = (
             f"docker:{self.worker_container_name}" if self.deployment == "docker" else str(self.workdir / "worker.log")
         )
