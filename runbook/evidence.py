@@ -17,6 +17,7 @@ from typing import Any
 from runbook import clients, secrets, worker_env
 from runbook.config import ConfigError, Side, side_from_env
 from runbook.findings import unknown
+from runbook.fleet import evidence as fleet_evidence
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
 from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, ssm, sts
@@ -27,11 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class NotConfigured(Exception):
-    """The evidence needs a setting that was not given; the check is ``unknown``, never passed."""
+    """The evidence needs a setting that was not given; the check is ``unknown``, never passed.
 
-    def __init__(self, setting: str) -> None:
+    ``reason``/``facts``: the unknown text to show (default ``not-configured`` naming the setting), e.g. the
+    command to run by hand when the fleet's logs were not read."""
+
+    def __init__(self, setting: str, reason: str = "not-configured", **facts: object) -> None:
         super().__init__(setting)
         self.setting = setting
+        self.reason = reason
+        self.facts: dict[str, object] = {"setting": setting, **facts}
 
 
 Task = Callable[[], Any]
@@ -67,6 +73,8 @@ _DEPLOYMENT_ONLY: dict[str, str] = {
     "scaler.alt_lambda": "asg",
     "scaler.rule": "asg",
     "worker.env_ssm": "asg",
+    "fleet": "asg",
+    "fleet.logs": "asg",
 }
 
 
@@ -143,7 +151,7 @@ class Evidence:
         try:
             return self.get(key), None
         except NotConfigured as exc:
-            unknown("not-configured", setting=exc.setting)
+            unknown(exc.reason, **exc.facts)
         except ProbeError as exc:
             return None, exc
         except LogSourceError as exc:
@@ -159,6 +167,8 @@ class Evidence:
         plan: dict[str, Task] = {
             "worker.side": self._worker_side,
             "worker.env_ssm": self._env_parameter,
+            "fleet": self._fleet,
+            "fleet.logs": self._fleet_logs,
             "sqs.api": lambda: self._queue(t.api),
             "sqs.worker": lambda: self._queue(self.get("worker.side")),
             "sqs.dlq": self._dlq,
@@ -328,7 +338,22 @@ class Evidence:
         finally:
             conn.close()
 
+    def _fleet(self) -> Any:
+        return fleet_evidence.fleet(self._aws(self.target.api, "ec2"), self.get("asg"), self.target.worker_container)
+
+    def _fleet_logs(self) -> Any:
+        t = self.target
+        if t.asg_logs != "ssm":
+            try:
+                fleet = self.get("fleet")
+            except (ProbeError, NotConfigured):
+                fleet = None  # the command is printed without instance ids then
+            raise NotConfigured("--asg-logs ssm", "fleet-logs-off", **fleet_evidence.hand_facts(t, fleet))
+        return fleet_evidence.fleet_logs(self._aws(t.api, "ssm"), self.get("fleet"), t)
+
     def _log(self, spec: str | None, option: str) -> Any:
+        if not spec and option == "--worker-log" and "asg" in self.target.deployments:
+            return fleet_evidence.merged_log(self.get("fleet.logs"))  # each instance's docker logs
         if not spec:
             raise NotConfigured(option)
         _check_text_file(spec)
