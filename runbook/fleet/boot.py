@@ -94,6 +94,10 @@ def read_boot(console: str, container: str = "academy-video-worker") -> BootRepo
     return BootReport("unfinished", False, failed, _cut(last_attempt_line), None)
 
 
+_CONSOLE_PREFIX: Final = re.compile(r"^\[\s*\d+\.\d+\]\s*(?:cloud-init\[\d+\]:\s*)?")
+
+
 def _cut(line: str) -> str:
-    line = " ".join(line.split())
+    """The line without the console's kernel time and ``cloud-init[pid]:`` prefix, on one line, bounded."""
+    line = " ".join(_CONSOLE_PREFIX.sub("", line).split())
     return line if len(line) <= _EVIDENCE_CHARS else line[: _EVIDENCE_CHARS - 1] + "…"

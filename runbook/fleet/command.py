@@ -24,7 +24,7 @@ EXECUTION_TIMEOUT: Final = 30
 OUTPUT_LIMIT: Final = 24_000
 #: Bytes of log kept by ``tail -c``: the table and the log together stay under :data:`OUTPUT_LIMIT`.
 LOG_BYTES: Final = 22_000
-_LOG_LINE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+_PS_HEADER: Final = re.compile(r"CONTAINER ID\s+IMAGE\s+COMMAND")
 
 
 def _window(seconds: float) -> str:
@@ -62,15 +62,20 @@ def read_answer(instance_id: str, status: str, stdout: str, stderr: str, contain
         detail = " ".join(stderr.split())[:200]
         return InstanceLog(instance_id, status, None, None, False, detail or status)
     lines = stdout.replace("\r\n", "\n").split("\n")
-    first_log = next((i for i, line in enumerate(lines) if _LOG_LINE.match(line)), len(lines))
-    state = parse_docker_ps("\n".join(lines[:first_log]), container.lstrip("/"))
-    log_lines = [line for line in lines[first_log:] if line]
-    truncated = len(stdout) >= OUTPUT_LIMIT - 1 or sum(len(x.encode()) + 1 for x in log_lines) >= LOG_BYTES
+    header = next((i for i, line in enumerate(lines) if _PS_HEADER.search(line)), None)
+    state = parse_docker_ps("\n".join(lines[: header + 2]), container.lstrip("/")) if header is not None else None
+    if header is None or state is None:
+        # No ``docker ps`` table: Docker did not answer (or the command did not run as sent): nothing to judge.
+        first = next((" ".join(line.split()) for line in lines if line.strip()), "") or " ".join(stderr.split())
+        return InstanceLog(instance_id, status, None, None, False, first[:200] or "no docker ps output")
+    body = lines[header + (1 if state.state == "absent" else 2) :]
+    log_lines = [line for line in body if line]
+    # ``tail -c`` printed exactly LOG_BYTES when it cut: its first line may be a half line.
+    truncated = len(stdout) >= OUTPUT_LIMIT - 1 or len("\n".join(body).encode()) >= LOG_BYTES - 1
     if truncated and log_lines:
-        log_lines = log_lines[1:]  # ``tail -c`` may have cut the first line in half
+        log_lines = log_lines[1:]
     summary = summarize(log_lines, source=f"ssm:{instance_id}")
-    error = "" if state is not None else (" ".join(lines[0].split())[:200] if lines else "")
-    return InstanceLog(instance_id, status, state, summary, truncated, error)
+    return InstanceLog(instance_id, status, state, summary, truncated, "")
 
 
 def hand_command(region: str | None, instance_ids: list[str], command: str) -> str:

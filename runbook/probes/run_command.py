@@ -1,7 +1,7 @@
-"""The fleet's worker logs through SSM Run Command: one bounded, read-only command sent to every instance.
+"""The fleet's worker logs through SSM Run Command: one bounded, read-only command per instance.
 
 Opt-in (``--asg-logs ssm``): the only probe that sends something other than a read. It sends exactly
-:func:`runbook.fleet.command.logs_command` (``docker ps`` and ``docker logs``), once, through the read-only
+:func:`runbook.fleet.command.logs_command` (``docker ps`` and ``docker logs``), once per instance, through the read-only
 guard's one door (:func:`runbook.guard_commands.allow_run_command`), then only reads the answers
 (``ssm:GetCommandInvocation``) until each instance answered or the deadline passed.
 """
@@ -38,7 +38,7 @@ class Invocation:
 class CommandRun:
     """The command as sent (``command`` is the exact shell text) and each instance's answer."""
 
-    command_id: str
+    command_id: str  # one per instance, comma-separated
     document: str
     command: str
     invocations: Mapping[str, Invocation]
@@ -47,37 +47,47 @@ class CommandRun:
 def send_logs_command(
     ssm: AwsClient, instance_ids: Sequence[str], *, container: str, since_seconds: float, deadline: float
 ) -> CommandRun:
-    """Send the log command to ``instance_ids`` and wait at most ``deadline`` seconds for the answers."""
+    """Send the log command to each of ``instance_ids`` (one ``SendCommand`` per instance: one instance whose
+    agent is not registered fails alone) and wait at most ``deadline`` seconds for the answers."""
     ids = sorted(set(instance_ids))
     command = logs_command(container, since_seconds)
-    if not ids:
-        return CommandRun("", DOCUMENT, command, {})
-    with allow_run_command(DOCUMENT, [command], ids, EXECUTION_TIMEOUT):
-        try:
-            response = ssm.send_command(
-                DocumentName=DOCUMENT,
-                InstanceIds=ids,
-                Parameters={"commands": [command], "executionTimeout": [str(EXECUTION_TIMEOUT)]},
-                TimeoutSeconds=_DELIVERY_TIMEOUT,
-                Comment=_COMMENT,
-            )
-        except Exception as exc:
-            raise from_boto(exc, "ssm", timeout=client_timeout(ssm)) from exc
-    command_id = str((response.get("Command") or {}).get("CommandId", ""))
+    sent: dict[str, str] = {}
     answers: dict[str, Invocation] = {}
+    for iid in ids:
+        try:
+            sent[iid] = _send(ssm, iid, command)
+        except ProbeError as exc:
+            answers[iid] = Invocation(iid, f"error: {exc}", "", "")
 
     def collect() -> bool | None:
-        for iid in ids:
+        for iid, command_id in sent.items():
             if iid not in answers:
                 found = _invocation(ssm, command_id, iid)
                 if found is not None and (found.status in TERMINAL or found.status.startswith("error")):
                     answers[iid] = found
         return True if len(answers) == len(ids) else None
 
-    poll(collect, deadline, 0.5)
+    if sent:
+        poll(collect, deadline, 0.5)
     for iid in ids:
         answers.setdefault(iid, Invocation(iid, "no-answer", "", ""))
-    return CommandRun(command_id, DOCUMENT, command, answers)
+    return CommandRun(",".join(sent.values()), DOCUMENT, command, answers)
+
+
+def _send(ssm: AwsClient, instance_id: str, command: str) -> str:
+    """One ``SendCommand`` of exactly ``command`` to one instance, through the guard's one door."""
+    with allow_run_command(DOCUMENT, [command], [instance_id], EXECUTION_TIMEOUT):
+        try:
+            response = ssm.send_command(
+                DocumentName=DOCUMENT,
+                InstanceIds=[instance_id],
+                Parameters={"commands": [command], "executionTimeout": [str(EXECUTION_TIMEOUT)]},
+                TimeoutSeconds=_DELIVERY_TIMEOUT,
+                Comment=_COMMENT,
+            )
+        except Exception as exc:
+            raise from_boto(exc, "ssm", timeout=client_timeout(ssm)) from exc
+    return str((response.get("Command") or {}).get("CommandId", ""))
 
 
 def _invocation(ssm: AwsClient, command_id: str, instance_id: str) -> Invocation | None:
