@@ -58,7 +58,10 @@ def test_healthy_fleet_is_healthy(tmp_path: Path) -> None:
     assert code == 0 and after == before
     table = fleet_table(verdict)
     assert [row["container"] for row in table["rows"]] == ["up"] * 3
-    assert table["command"] == COMMAND  # the exact command sent, in the report
+    assert table["command"] == COMMAND  # the exact command sent, in the verdict and the HTML report
+    html = (tmp_path / "run" / "live.html").read_text()
+    assert "AWS-RunShellScript" in html and "docker logs --timestamps --since 2h academy-video-worker" in html
+    assert all(row["instance_id"] in html for row in table["rows"])
 
 
 @pytest.mark.timeout(300)
