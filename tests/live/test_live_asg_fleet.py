@@ -17,6 +17,7 @@ from reference.stack.faults import BROKEN_INSTANCE, FLEET
 from runbook.fleet.command import logs_command
 from tests.live.test_live_asg_env import asg_run
 from tests.live.test_live_mode import queue_state, settled_queue_state, stale_lock_story
+from tests.safety.safety_harness import moto_state
 
 COMMAND = logs_command("academy-video-worker", 7200)
 
@@ -51,11 +52,19 @@ def test_boot_failure_on_one_of_three_is_named_with_its_instance(tmp_path: Path,
 def test_healthy_fleet_is_healthy(tmp_path: Path) -> None:
     with Stack("embedded", faults=[FLEET], workdir=tmp_path / "stack") as stack:
         stack.scenario.run()
-        before = settled_queue_state(stack)
+        before = settled_queue_state(stack), moto_state(stack.aws.url)
         verdict, output, code = asg_run(stack, tmp_path / "run", "--asg-logs=ssm")
-        after = queue_state(stack)
+        after = queue_state(stack), moto_state(stack.aws.url)
+        sent = stack.client("ssm").list_commands()["Commands"]
+        instances = stack.fleet.instance_ids
     assert verdict["healthy"], output[-4000:]
-    assert code == 0 and after == before
+    assert code == 0 and after == before  # queue, group, instances, Lambda, rule: untouched
+    # What the run sent: one command per instance, exactly the read-only one, nothing else.
+    # (moto 5.2 records every instance of the account on a command sent without Targets: count, not ids)
+    assert len(sent) == len(instances) == 3
+    assert {(c["DocumentName"], tuple(c["Parameters"]["commands"])) for c in sent} == {
+        ("AWS-RunShellScript", (COMMAND,))
+    }
     table = fleet_table(verdict)
     assert [row["container"] for row in table["rows"]] == ["up"] * 3
     assert table["command"] == COMMAND  # the exact command sent, in the verdict and the HTML report
