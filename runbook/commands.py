@@ -20,6 +20,14 @@ def restart_worker(t: Target) -> str:
     return f"워커 프로세스(/{t.worker_process}/) 재시작"
 
 
+def replace_instance(t: Target, instance_id: str) -> str:
+    """asg: one instance without a worker is replaced by the group (a fresh one runs the user data again)."""
+    return (
+        f"aws autoscaling terminate-instance-in-auto-scaling-group --region {t.api.region or '<region>'} "
+        f"--instance-id {instance_id} --no-should-decrement-desired-capacity"
+    )
+
+
 def start_worker(t: Target, deployment: str) -> str:
     if deployment == "docker":
         return f"sudo docker start {t.worker_container}  # 원인: docker logs --tail 50 {t.worker_container}"

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from runbook import clients, secrets
+from runbook import clients, secrets, worker_env
 from runbook.config import ENV_NEEDED, SCALER_ENV_NEEDED, ConfigError, Side, side_from_env
 from runbook.findings import unknown
+from runbook.fleet import evidence as fleet_evidence
 from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
 from runbook.probes import api as api_probe
-from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, sts
+from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, ssm, sts
 from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
@@ -50,11 +51,16 @@ def permission_missing(key: str, error: ProbeError) -> None:
 
 
 class NotConfigured(Exception):
-    """The evidence needs a setting that was not given; the check is ``unknown``, never passed."""
+    """The evidence needs a setting that was not given; the check is ``unknown``, never passed.
 
-    def __init__(self, setting: str) -> None:
+    ``reason``/``facts``: the unknown text to show (default ``not-configured`` naming the setting), e.g. the
+    command to run by hand when the fleet's logs were not read."""
+
+    def __init__(self, setting: str, reason: str = "not-configured", **facts: object) -> None:
         super().__init__(setting)
         self.setting = setting
+        self.reason = reason
+        self.facts: dict[str, object] = {"setting": setting, **facts}
 
 
 Task = Callable[[], Any]
@@ -70,6 +76,7 @@ _SERVICE_ENDPOINT_VARS = {
     "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
     "cloudwatch": "AWS_ENDPOINT_URL_CLOUDWATCH",
     "logs": "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "ssm": "AWS_ENDPOINT_URL_SSM",
 }
 
 
@@ -88,6 +95,9 @@ _DEPLOYMENT_ONLY: dict[str, str] = {
     "scaler.lambda": "asg",
     "scaler.alt_lambda": "asg",
     "scaler.rule": "asg",
+    "worker.env_ssm": "asg",
+    "fleet": "asg",
+    "fleet.logs": "asg",
 }
 
 
@@ -182,7 +192,7 @@ class Evidence:
         try:
             return self.get(key), None
         except NotConfigured as exc:
-            unknown("not-configured", setting=exc.setting)
+            unknown(exc.reason, **exc.facts)
         except (ProbeError, LogSourceError) as exc:
             return None, _probe_error(exc)
 
@@ -195,6 +205,9 @@ class Evidence:
         t = self.target
         plan: dict[str, Task] = {
             "worker.side": self._worker_side,
+            "worker.env_ssm": self._env_parameter,
+            "fleet": self._fleet,
+            "fleet.logs": self._fleet_logs,
             "sqs.api": lambda: self._queue(t.api),
             "sqs.worker": lambda: self._queue(self.get("worker.side")),
             "sqs.dlq": self._dlq,
@@ -268,6 +281,10 @@ class Evidence:
     def _worker_side(self) -> Side:
         t = self.target
         env = t.worker_env
+        source = "worker env: "
+        if env is None and t.worker_env_ssm:
+            env = dict(self.get("worker.env_ssm").env)
+            source = f"SSM parameter {t.worker_env_ssm}: "
         if env is None and "docker" in t.deployments:
             env = self.get("worker.container").env
         if env is None and "local" in t.deployments:
@@ -277,7 +294,7 @@ class Evidence:
         if env is None:
             raise NotConfigured("--worker-env-file")
         try:
-            return side_from_env(env, "worker", "worker env: ")
+            return side_from_env(env, "worker", source)
         except ConfigError as exc:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
 
@@ -285,6 +302,17 @@ class Evidence:
         # Its environment is reduced to what the checks read, inside the probe: the rest never is evidence.
         client = self._aws(self.target.api, "lambda")
         return scaler.lambda_function(client, name, keep_env=SCALER_ENV_NEEDED, observe_env=secrets.register_env)
+
+    def _env_parameter(self) -> Any:
+        """The SSM parameter the instances' user data writes the worker's env file from (asg)."""
+        name = self.target.worker_env_ssm
+        if not name:
+            raise NotConfigured("--worker-env-ssm")
+        parameter = ssm.env_parameter(
+            self._aws(self.target.api, "ssm"), name, parse=worker_env.parse_env_file, keep=worker_env.keep_read
+        )
+        secrets.register_env(parameter.env)  # before anything could print one of them
+        return parameter
 
     def _queue(self, side: Side) -> Any:
         return sqs.queue_info(self._aws(side, "sqs"), side.queue_name)
@@ -363,7 +391,22 @@ class Evidence:
         finally:
             conn.close()
 
+    def _fleet(self) -> Any:
+        return fleet_evidence.fleet(self._aws(self.target.api, "ec2"), self.get("asg"), self.target.worker_container)
+
+    def _fleet_logs(self) -> Any:
+        t = self.target
+        if t.asg_logs != "ssm":
+            try:
+                fleet = self.get("fleet")
+            except (ProbeError, NotConfigured):
+                fleet = None  # the command is printed without instance ids then
+            raise NotConfigured("--asg-logs ssm", "fleet-logs-off", **fleet_evidence.hand_facts(t, fleet))
+        return fleet_evidence.fleet_logs(self._aws(t.api, "ssm"), self.get("fleet"), t)
+
     def _log(self, spec: str | None, option: str) -> Any:
+        if not spec and option == "--worker-log" and "asg" in self.target.deployments:
+            return fleet_evidence.merged_log(self.get("fleet.logs"))  # each instance's docker logs
         if not spec:
             raise NotConfigured(option)
         _check_text_file(spec)

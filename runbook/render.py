@@ -15,6 +15,7 @@ from html import escape
 from runbook import diagram
 from runbook.history import Run, strip_html
 from runbook.model import LAYERS, CheckResult
+from runbook.render_fleet import fleet_table
 from runbook.secrets import scrub
 from runbook.signals import Signal, figure
 from runbook.texts import LABELS
@@ -295,7 +296,9 @@ def _check(r: CheckResult, lang: str) -> str:
     fix = f'<code class="rb-cmd">{escape(scrub(r.remediation))}</code>' if r.remediation else ""
     message = f'<div class="rb-msgline">{escape(scrub(r.message))}</div>' if r.message else ""
     table = r.evidence.get("table")
-    rows = video_table(table, lang) if isinstance(table, Mapping) else ""
+    rows = ""
+    if isinstance(table, Mapping):
+        rows = fleet_table(table, lang) if table.get("kind") == "fleet" else video_table(table, lang)
     return (
         f'<div class="rb-check" data-outcome="{r.outcome}"><span class="rb-oc" style="color:{_COLORS[state]}">'
         f"{diagram.ICONS[state]} {escape(labels[r.outcome])}</span>{escape(r.section)}{cause}{message}{fix}{rows}"

@@ -18,6 +18,13 @@ class Target:
     deployments: tuple[str, ...] = ()
     worker_env: dict[str, str] | None = field(default=None, repr=False)
     worker_env_source: str | None = None
+    #: asg: the SSM parameter the instances' user data writes the worker's env file from (when no env file).
+    worker_env_ssm: str | None = None
+    #: asg: how the suite reads the instances' worker logs: ``"ssm"`` (one read-only Run Command per
+    #: instance, opt-in) or ``None`` (log-based checks are unknown, with the command to run by hand).
+    asg_logs: str | None = None
+    #: asg: ``docker logs --since`` window of that command, in seconds.
+    asg_logs_since: float = 7200.0
     worker_log: str | None = None
     api_log: str | None = None
     worker_container: str = "academy-video-worker"

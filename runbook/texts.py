@@ -383,3 +383,16 @@ LABELS: dict[str, dict[str, str]] = {
         "signal_canary_seconds": "canary enqueue→READY",
     },
 }
+
+
+def _merge_fleet_texts() -> None:
+    """The ASG fleet's texts (issue 18) live in :mod:`runbook.texts_fleet`."""
+    from runbook import texts_fleet
+
+    CAUSES.update({key: Text(*value) for key, value in texts_fleet.CAUSES.items()})
+    UNKNOWN.update({key: Text(*value) for key, value in texts_fleet.UNKNOWN.items()})
+    for lang, labels in texts_fleet.LABELS.items():
+        LABELS[lang].update(labels)
+
+
+_merge_fleet_texts()

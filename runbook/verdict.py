@@ -29,6 +29,15 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "enqueue-failed": frozenset({"no-message-received", "enqueue-not-logged"}),
     "enqueue-not-logged": frozenset({"no-message-received"}),
     "worker-not-running": frozenset({"no-message-received", "long-job-blocking", "queue-backlog"}),
+    # issue 18: an instance that booted without a worker (its boot output, or its worker's config error while
+    # the parameter is complete) has no consumer: what a stopped worker explains, it explains too.
+    **{
+        boot: frozenset({"worker-not-running", "no-message-received", "long-job-blocking", "queue-backlog"})
+        for boot in ("docker-run-failed", "ecr-login-failed", "boot-script-failed")
+    },
+    "env-file-empty": frozenset(
+        {"config-error-logged", "worker-not-running", "no-message-received", "long-job-blocking", "queue-backlog"}
+    ),
     "no-inservice-instances": frozenset({"no-message-received", "worker-not-running", "long-job-blocking"}),
     "r2-credentials-invalid": frozenset({"job-failed", "processing-exception", "dlq-not-empty"}),
     "processing-exception": frozenset({"job-failed", "dlq-not-empty"}),
@@ -70,6 +79,10 @@ _ORDER: tuple[str, ...] = (
     "queue-access-denied",
     "db-mismatch",
     "r2-credentials-invalid",
+    "env-file-empty",
+    "ecr-login-failed",
+    "docker-run-failed",
+    "boot-script-failed",
     "worker-not-running",
     "no-inservice-instances",
     "enqueue-failed",

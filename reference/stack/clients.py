@@ -178,6 +178,8 @@ class StackClients:
         return self.api.log_text() if self.api else ""
 
     def worker_log_text(self: Stack) -> str:
+        if self.fleet is not None:
+            return str(self.fleet.log_text())  # every instance's worker
         worker = self.worker
         if worker is None:
             path = self.workdir / "worker.log"
@@ -185,6 +187,8 @@ class StackClients:
         return worker.log_text() if isinstance(worker, ManagedProcess) else worker.logs()
 
     def worker_running(self: Stack) -> bool:
+        if self.fleet is not None:
+            return bool(self.fleet.running())
         worker = self.worker
         if worker is None:
             return False

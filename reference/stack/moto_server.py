@@ -14,7 +14,8 @@ Three corrections to moto 5.2.1 make it answer like AWS where the rehearsal depe
 at its function): auth errors in JSON for JSON-protocol clients (``json_auth_errors``), SigV4 checks that
 match botocore for bodiless GETs and ``/`` in query strings (``_patch_signature_check``), and
 ``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``). A fourth
-keeps ``GET /moto-api/data.json`` answering without a Docker engine (``_patch_lambda_dump``).
+keeps ``GET /moto-api/data.json`` answering without a Docker engine (``_patch_lambda_dump``). The fleet's
+console outputs and Run Command answers come from :mod:`reference.stack.fleet_standin` (moto runs nothing).
 """
 
 from __future__ import annotations
@@ -172,7 +173,10 @@ def main() -> int:
     _patch_signature_check()
     _patch_desired_capacity_bounds()
     _patch_lambda_dump()
-    app = json_auth_errors(DomainDispatcherApplication(create_backend_app))
+    from reference.stack import fleet_standin  # console output and Run Command answers moto cannot give
+
+    fleet_standin.install()
+    app = fleet_standin.middleware(json_auth_errors(DomainDispatcherApplication(create_backend_app)))
     server = make_server(args.host, 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]

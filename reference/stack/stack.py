@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reference.stack import aws as awsmod
-from reference.stack import containers, lifecycle, media
+from reference.stack import containers, fleet, lifecycle, media
 from reference.stack.clients import StackClients
 from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
 from reference.stack.metrics import QueueAgePublisher
@@ -34,6 +34,10 @@ from reference.stack.processes import ManagedProcess, python_env
 from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _settled(log: str, alive: bool) -> bool:
+    return "Video Worker (SQS) started" in log or "config error" in log or not alive
 
 
 class Stack(StackClients):
@@ -85,6 +89,7 @@ class Stack(StackClients):
         self.worker_database: Any = None
         self.api: ManagedProcess | None = None
         self.worker: Any = None
+        self.fleet: Any = None  # reference.stack.fleet.Fleet when plan.fleet_size > 0
         self._started = False
         self._name_lock: containers.NameLock | None = None
         self._closed = False
@@ -153,6 +158,7 @@ class Stack(StackClients):
             extra_queues=tuple(plan.extra_queues),
         )
         self.r2.provision()
+        fleet.serve(self, self.workdir / "fleet")  # instances answer consoles and commands only when registered
         self.metrics = QueueAgePublisher(self.aws).start()  # SQS's CloudWatch metric, as AWS publishes it
         self.worker_database = (
             self.database.other_database(plan.worker_other_db) if plan.worker_other_db else self.database
@@ -161,10 +167,14 @@ class Stack(StackClients):
             fault.prepare(self)
         self._start_api()
         self._write_worker_env()
+        fleet.publish_worker_env(self)  # where the ASG deployment keeps it (SSM /academy/workers/env)
         self.worker_log = (
             f"docker:{self.worker_container_name}" if self.deployment == "docker" else str(self.workdir / "worker.log")
         )
-        if plan.start_worker:
+        if plan.fleet_size:
+            self.fleet = fleet.Fleet(self).boot()  # the ASG's instances boot like the real user data
+            self._wait_worker_settled()
+        elif plan.start_worker:
             self.start_worker()
             self._wait_worker_settled()
             if plan.stop_worker_after_start:
@@ -237,13 +247,15 @@ class Stack(StackClients):
         if self.worker is not None:
             self.worker.stop()
         self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=self.repo_root).start()
+        fleet.register_host(self)  # the group's first instance hosts this worker (console, docker ps, logs)
 
     def _wait_worker_settled(self, timeout: float = 30.0) -> None:
         """Until the worker logged its start line, an SQS failure, or exited (a config error)."""
 
         def settled() -> bool:
-            text = self.worker_log_text()
-            return "Video Worker (SQS) started" in text or "config error" in text or not self.worker_running()
+            if self.fleet is not None:
+                return all(_settled(w.log_text(), w.alive()) for w in self.fleet.workers.values())
+            return _settled(self.worker_log_text(), self.worker_running())
 
         self.wait_for(settled, timeout, "the worker to start (or fail)")
 
@@ -271,6 +283,7 @@ class Stack(StackClients):
         procs = [
             self.api,
             self.worker,
+            *(self.fleet.workers.values() if self.fleet is not None else ()),
             getattr(self.redis_service, "process", None),
             getattr(getattr(self.database, "server", None), "process", None),
             self.aws and self.aws.process,
@@ -303,6 +316,7 @@ class Stack(StackClients):
         for step in (
             lambda: self.metrics and self.metrics.stop(),
             self._close_worker,
+            lambda: self.fleet and self.fleet.stop(),
             lambda: self.api and self.api.stop(),
             lambda: self.redis_service and self.redis_service.stop(),
             lambda: self.worker_database and self.worker_database.stop(),
