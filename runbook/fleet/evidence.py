@@ -24,6 +24,8 @@ def fleet(ec2: Any, group: AsgInfo, container: str) -> Fleet:
     for iid, answer in fleet_probe.console_outputs(ec2, ids).items():
         if isinstance(answer, fleet_probe.ConsoleOutput):
             boots[iid] = read_boot(answer.text, container.lstrip("/"))
+        elif answer.kind == "denied":
+            raise answer  # ec2:GetConsoleOutput refused: the permission is what to report, for every instance
         else:
             errors[iid] = str(answer)
     return Fleet(group.name, instances, boots, errors)

@@ -57,6 +57,8 @@ def send_logs_command(
         try:
             sent[iid] = _send(ssm, iid, command)
         except ProbeError as exc:
+            if exc.kind == "denied":
+                raise  # the run's identity lacks a permission: that, not one instance, is what to report
             answers[iid] = Invocation(iid, f"error: {exc}", "", "")
 
     def collect() -> bool | None:
@@ -96,6 +98,8 @@ def _invocation(ssm: AwsClient, command_id: str, instance_id: str) -> Invocation
     except ProbeError as exc:
         if exc.code == "InvocationDoesNotExist":
             return None  # not registered yet, right after SendCommand (AWS is eventually consistent here)
+        if exc.kind == "denied":
+            raise
         return Invocation(instance_id, f"error: {exc}", "", "")
     return Invocation(
         instance_id,

@@ -72,7 +72,16 @@ def _explained(exc: ProbeError, name: str) -> ProbeError:
     if code == "ParameterNotFound" or exc.kind == "not-found":
         return ProbeError("ssm", "not-found", f"parameter {name} not found (ParameterNotFound)", code=code or None)
     if exc.kind == "denied" or code in ("AccessDeniedException", "KMSAccessDeniedException"):
-        return ProbeError("ssm", "denied", f"parameter {name}: {code or 'denied'}; needs {PERMISSIONS}", code=code)
+        action = "kms:Decrypt" if code == "KMSAccessDeniedException" else (exc.action or "ssm:GetParameter")
+        return ProbeError(
+            "ssm", "denied", f"parameter {name}: {code or 'denied'}; needs {PERMISSIONS}", code=code, action=action
+        )
     if code in ("InvalidKeyId", "KMSDisabledException", "KMSNotFoundException"):
-        return ProbeError("ssm", "denied", f"parameter {name}: cannot decrypt ({code}); needs kms:Decrypt", code=code)
+        return ProbeError(
+            "ssm",
+            "denied",
+            f"parameter {name}: cannot decrypt ({code}); needs kms:Decrypt",
+            code=code,
+            action="kms:Decrypt",
+        )
     return ProbeError("ssm", exc.kind, f"parameter {name}: {exc.detail}", code=exc.code)

@@ -12,7 +12,10 @@ everywhere. AWS authorizes these operations against the resource they name (Serv
   does not exist: a granted name answers ``QueueDoesNotExist``, an ungranted one ``AccessDenied``);
 - Lambda: ``arn:aws:lambda:<region>:<account>:function:<name>`` from the request path;
 - EventBridge: ``arn:aws:events:<region>:<account>:rule/[<bus>/]<name>`` from ``Name`` / ``Rule``;
-- CloudWatch Logs: ``arn:aws:logs:<region>:<account>:log-group:<name>:*`` from ``logGroupName``.
+- CloudWatch Logs: ``arn:aws:logs:<region>:<account>:log-group:<name>:*`` from ``logGroupName``;
+- SSM: ``arn:aws:ssm:<region>:<account>:parameter/<name>`` from ``Name`` (GetParameter); SendCommand against its
+  document (``arn:aws:ssm:<region>::document/<name>`` for AWS's own, AWS also checks the target instances, which
+  moto cannot: one resource per request); GetCommandInvocation against the account's commands.
 
 Describe/Get calls without resource-level permissions (Auto Scaling, EC2, CloudWatch metrics) keep ``*``, as in
 AWS. Conditions are not evaluated (moto does not), which is why the policy carries none.
@@ -75,6 +78,19 @@ def _logs_resource(self: object) -> str:
     return f"arn:aws:logs:{self.region}:{_account(self)}:log-group:{group}:*"  # type: ignore[attr-defined]
 
 
+def _ssm_resource(self: object) -> str:
+    get = self._get_param  # type: ignore[attr-defined]
+    region, account = self.region, _account(self)  # type: ignore[attr-defined]
+    action = str(getattr(self, "_get_action", lambda: "")() or "")
+    if get("DocumentName"):
+        document = str(get("DocumentName"))
+        owner = "" if document.startswith("AWS-") else account
+        return f"arn:aws:ssm:{region}:{owner}:document/{document}"
+    if get("Name") and action != "GetCommandInvocation":
+        return f"arn:aws:ssm:{region}:{account}:parameter/{str(get('Name')).lstrip('/')}"
+    return f"arn:aws:ssm:{region}:{account}:*"
+
+
 def patch_resources() -> None:
     """Give each service's response class the resource AWS authorizes (moto calls ``_determine_resource``)."""
     from moto.awslambda.responses import LambdaResponse
@@ -82,6 +98,7 @@ def patch_resources() -> None:
     from moto.iam.access_control import IAMRequestBase
     from moto.logs.responses import LogsResponse
     from moto.sqs.responses import SQSResponse
+    from moto.ssm.responses import SimpleSystemManagerResponse
 
     original_init = IAMRequestBase.__init__
 
@@ -95,6 +112,7 @@ def patch_resources() -> None:
     LambdaResponse._determine_resource = _lambda_resource  # type: ignore[attr-defined]
     EventsHandler._determine_resource = _events_resource  # type: ignore[attr-defined]
     LogsResponse._determine_resource = _logs_resource  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse._determine_resource = _ssm_resource  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ A healthy stand-in production (the encode flow ran; video 111 READY) whose moto 
 resources AWS evaluates, whose Redis has the kit's ACL user and whose PostgreSQL has the kit's role. The live suite
 runs as an operator runs it, with the API's environment but these identities (``grants.Grants.env``), once per
 deployment marker: ``local`` (reading the API's log from CloudWatch Logs, so that ``logs:FilterLogEvents`` is used)
-and ``asg`` (부록 B: Auto Scaling, EC2, Lambda, EventBridge, alarms).
+and ``asg`` (부록 B: Auto Scaling, EC2, Lambda, EventBridge, alarms; the worker's environment from SSM, boot
+output and the opt-in fleet logs per instance).
 
 - Under the kit: healthy, every layer judged ``ok``, nothing refused (no permission missing, an empty ACL LOG).
 - Every write the guard refuses is refused by the platform too, tried directly with the same credentials.
@@ -31,8 +32,11 @@ pytestmark = pytest.mark.timeout(900)
 
 MARKERS = ("local", "asg")
 API_LOG_GROUP = "/academy/api"
-#: The local run reads the API's log from CloudWatch Logs (the stand-in's lines, copied there).
-EXTRA = {"local": ("--api-log", f"cloudwatch:{API_LOG_GROUP}"), "asg": ()}
+#: The local run reads the API's log from CloudWatch Logs (the stand-in's lines, copied there). The asg run is
+#: production's ASG: the worker's environment from the SSM parameter (no env file), its logs from each instance
+#: through SSM Run Command (the opt-in statement of the policy).
+EXTRA = {"local": ("--api-log", f"cloudwatch:{API_LOG_GROUP}"), "asg": ("--asg-logs", "ssm")}
+WORKER_ENV_FILE = {"local": True, "asg": None}
 #: Redis commands a healthy stand-in run may not send, and why (their removal must still fault nothing).
 REDIS_CONDITIONAL = {
     "select": "sent only when REDIS_DB is not 0",
@@ -49,7 +53,14 @@ class Enforced:
     workdir: Path
 
     def run(self, who: Identity, marker: str, tag: str) -> LiveRun:
-        return run_live(self.stack, self.workdir / tag / marker, marker, env=self.grants.env(who), extra=EXTRA[marker])
+        return run_live(
+            self.stack,
+            self.workdir / tag / marker,
+            marker,
+            env=self.grants.env(who),
+            worker_env_file=WORKER_ENV_FILE[marker],
+            extra=EXTRA[marker],
+        )
 
 
 def _copy_api_log_to_cloudwatch(stack: Any) -> None:

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from bench._live import pytest_argv
 from reference.stack import Stack
-from tests.live.test_live_mode import _run
+from tests.live.test_live_mode import asg_run
 
 #: §3 and the API↔worker parity checks: each needs the worker's environment.
 NEEDS_WORKER_ENV = (
@@ -22,20 +21,6 @@ NEEDS_WORKER_ENV = (
     "test_s2_queue.py::test_same_queue",
     "test_s2_queue.py::test_queue_reachable[live-worker]",
 )
-
-
-def asg_run(stack: Any, tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, int]:
-    """``-m "live and asg"`` with the API's environment and logs only: no worker env file, no worker log."""
-    args = pytest_argv(
-        tmp_path,
-        *extra,
-        marker="live and asg",
-        html="live.html",
-        api_log=stack.api_log,
-        video_ids=stack.scenario.videos,
-    )
-    assert not any(a.startswith("--worker-env-file") for a in args)
-    return _run(stack, tmp_path, args)
 
 
 def _checks(verdict: dict[str, Any], *parts: str) -> list[dict[str, Any]]:

@@ -15,8 +15,7 @@ import pytest
 from reference.stack import Stack
 from reference.stack.faults import BROKEN_INSTANCE, FLEET
 from runbook.fleet.command import logs_command
-from tests.live.test_live_asg_env import asg_run
-from tests.live.test_live_mode import queue_state, settled_queue_state, stale_lock_story
+from tests.live.test_live_mode import asg_run, queue_state, settled_queue_state, stale_lock_story
 from tests.safety.safety_harness import moto_state
 
 COMMAND = logs_command("academy-video-worker", 7200)

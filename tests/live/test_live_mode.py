@@ -27,6 +27,9 @@ _CLEAR = PIPELINE_ENV_PREFIXES
 CASES = [("healthy", "healthy")] + [(f.id, f.cause) for f in FAULTS.values()]
 #: Appendix B's autoscaling checks belong to the ASG deployment; everything else is checked as "local".
 ASG_FAULTS = {"asg-desired-zero", "asg-max-1", "lambda-deleted", "rule-deleted", "rule-disabled"}
+#: Boot failures show on one instance of the fleet: its console output and, read through SSM Run Command, its
+#: worker's log (as production's asg deployment is checked).
+BOOT_FAULTS = {f.id for f in FAULTS.values() if f.id.startswith("boot-")}
 
 
 def live_run(stack: Any, tmp_path: Path, marker: str, *extra: str) -> tuple[dict[str, Any], str, int]:
@@ -43,6 +46,21 @@ def live_run(stack: Any, tmp_path: Path, marker: str, *extra: str) -> tuple[dict
         worker_container=stack.worker_container_name,
         video_ids=stack.scenario.videos,
     )
+    return _run(stack, tmp_path, args)
+
+
+def asg_run(stack: Any, tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, int]:
+    """``-m "live and asg"`` with the API's environment and logs only: no worker env file, no worker log (the
+    worker's environment comes from the SSM parameter, its log from the instances)."""
+    args = pytest_argv(
+        tmp_path,
+        *extra,
+        marker="live and asg",
+        html="live.html",
+        api_log=stack.api_log,
+        video_ids=stack.scenario.videos,
+    )
+    assert not any(a.startswith("--worker-env-file") for a in args)
     return _run(stack, tmp_path, args)
 
 
@@ -129,7 +147,10 @@ def test_live_run_names_the_root_cause(tmp_path: Path, fault: str, expected: str
     with Stack("embedded", faults=[] if fault == "healthy" else [fault], workdir=tmp_path / "stack") as stack:
         stack.scenario.run(strict=False)
         before = settled_queue_state(stack)
-        verdict, output, code = live_run(stack, tmp_path, marker, *extra)
+        if fault in BOOT_FAULTS:
+            verdict, output, code = asg_run(stack, tmp_path, "--asg-logs=ssm")
+        else:
+            verdict, output, code = live_run(stack, tmp_path, marker, *extra)
         after = queue_state(stack)
     got = "healthy" if verdict["healthy"] else f"{verdict['root_cause']['layer']}/{verdict['root_cause']['cause']}"
     assert verdict["mode"] == "live"
