@@ -39,3 +39,8 @@ class Target:
     timeout: float = 3.0
     lang: str = "ko"
     services: dict[str, str] = field(default_factory=dict)
+
+    def log_specs(self, side: str) -> tuple[str, ...]:
+        """Every log source of ``side`` (``"api"`` or ``"worker"``)."""
+        spec = self.api_log if side == "api" else self.worker_log
+        return (spec,) if spec else ()

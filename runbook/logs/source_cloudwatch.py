@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from runbook.logs.coverage import ReadState
 from runbook.logs.errors import LogSourceError
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def cloudwatch_blocks(
     client: object | None,
     max_pages: int = MAX_PAGES,
     page_size: int | None = None,
+    state: ReadState | None = None,
 ) -> tuple[Iterator[bytes], Callable[[], None]]:
     """Read the group's events from ``since`` on (all of them without it), at most ``max_pages`` pages
     of ``page_size`` events (AWS's default: up to 10,000 events or 1 MB).
@@ -122,6 +124,8 @@ def cloudwatch_blocks(
             if not token:
                 return
             if pages >= max_pages:
+                if state is not None:
+                    state.truncated = True
                 logger.warning("%s: stopped after %d pages; narrow it with 'since'", spec, pages)
                 return
             page, pages = fetch(nextToken=token), pages + 1

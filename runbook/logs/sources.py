@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Final, Literal
 
 from runbook.logs.classify import parse_timestamp
+from runbook.logs.coverage import Coverage, ReadState, Tracker, file_coverage, stream_coverage
 from runbook.logs.errors import LogSourceError
 from runbook.logs.scan import iter_blocks, split_block
 from runbook.logs.source_cloudwatch import cloudwatch_blocks
@@ -72,8 +73,10 @@ class LogLines(Iterator[bytes]):
         close: Callable[[], None],
         file_range: tuple[str, int, int] | None = None,
         read: Callable[[int], bytes] | None = None,
+        coverage: Callable[[], Coverage] | None = None,
     ) -> None:
         self.spec = spec
+        self._coverage = coverage
         self._blocks = blocks
         self._close = close
         self._file_range = file_range
@@ -115,6 +118,10 @@ class LogLines(Iterator[bytes]):
         """
         return None if self._touched or self.closed else self._read
 
+    def coverage(self) -> Coverage | None:
+        """The time window what was read covers (``runbook.logs.coverage``); meaningful once read to the end."""
+        return self._coverage() if self._coverage is not None else None
+
     def close(self) -> None:
         """Release the source (idempotent)."""
         if not self.closed:
@@ -138,7 +145,9 @@ def _file_reason(exc: OSError) -> str:
     return f"cannot read ({exc.strerror or type(exc).__name__})"
 
 
-_Opened = tuple[Iterator[bytes], Callable[[], None], tuple[str, int, int] | None, Callable[[int], bytes]]
+_Opened = tuple[
+    Iterator[bytes], Callable[[], None], tuple[str, int, int] | None, Callable[[int], bytes], os.stat_result
+]
 
 
 def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
@@ -175,7 +184,7 @@ def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
     if regular:
         end = info.st_size if max_bytes is None else min(info.st_size, max_bytes)
         file_range = (path, 0, end)
-    return iter_blocks(read), handle.close, file_range, read
+    return iter_blocks(read), handle.close, file_range, read, info
 
 
 def _after(blocks: Iterator[bytes], since: datetime) -> Iterator[bytes]:
@@ -193,7 +202,7 @@ def _after(blocks: Iterator[bytes], since: datetime) -> Iterator[bytes]:
             yield b"\n".join(kept) + b"\n"
 
 
-def _capped(blocks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
+def _capped(blocks: Iterator[bytes], max_bytes: int, state: ReadState) -> Iterator[bytes]:
     """Stop after ``max_bytes`` bytes, at the end of the last whole line within them."""
     left = max_bytes
     for block in blocks:
@@ -201,6 +210,7 @@ def _capped(blocks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
             cut = block.rfind(b"\n", 0, left)
             if cut >= 0:
                 yield block[: cut + 1]
+            state.truncated = True
             return
         left -= len(block)
         yield block
@@ -224,16 +234,37 @@ def open_lines(
     are built from the environment when not given.
     """
     kind, target = parse_spec(spec)
-    file_range = read = None
+    file_range = None
+    state = ReadState()
+    read_at = datetime.now(UTC)
+    aware = None if since is None else since if since.tzinfo is not None else since.replace(tzinfo=UTC)
     if kind == "file":
-        blocks, close, file_range, read = _open_file(spec, target, max_bytes)
+        blocks, close, file_range, read, info = _open_file(spec, target, max_bytes)
+        # A file ends where it was last written: a rotated-away file covers nothing after that.
+        read_at = datetime.fromtimestamp(info.st_mtime, UTC)
+        state.truncated = max_bytes is not None and info.st_size > max_bytes
     elif kind == "docker":
         blocks, close = docker_blocks(spec, target, timeout=timeout, since=since, client=docker_client)
     else:
-        blocks, close = cloudwatch_blocks(spec, target, timeout=timeout, since=since, client=logs_client)
-    if since is not None and kind == "file":
-        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        blocks, file_range, read = _after(blocks, aware), None, None
+        blocks, close = cloudwatch_blocks(spec, target, timeout=timeout, since=since, client=logs_client, state=state)
+    if aware is not None and kind == "file":
+        blocks, file_range = _after(blocks, aware), None
     if max_bytes is not None and kind != "file":
-        blocks = _capped(blocks, max_bytes)
-    return LogLines(spec, blocks, close, file_range, read)
+        blocks = _capped(blocks, max_bytes, state)
+    if file_range is not None:
+        path, _, end = file_range
+        size, mtime = info.st_size, info.st_mtime
+
+        def coverage() -> Coverage:
+            return file_coverage(spec, path, size, end, mtime)
+
+        return LogLines(spec, blocks, close, file_range, read, coverage)
+    tracker = Tracker(blocks)
+
+    def tracked() -> Coverage:
+        return stream_coverage(
+            spec, tracker, truncated=state.truncated or not tracker.exhausted, read_at=read_at, since=aware,
+            detail=state.detail,
+        )  # fmt: skip
+
+    return LogLines(spec, iter(tracker), close, None, None, tracked)
