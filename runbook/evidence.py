@@ -17,7 +17,8 @@ from typing import Any
 from runbook import clients
 from runbook.config import ConfigError, Side, side_from_env
 from runbook.findings import unknown
-from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
+from runbook.logs import LogSourceError, open_lines, parse_spec
+from runbook.logs.multi import expand, summarize_sources
 from runbook.probes import api as api_probe
 from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, sts
 from runbook.probes.errors import ProbeError
@@ -164,12 +165,14 @@ class Evidence:
             "r2.worker": self._r2,
             "redis.api": lambda: redis_.server_info(self._redis(t.api)),
             "redis.worker": lambda: redis_.server_info(self._redis(self.get("worker.side"))),
+            "db.api": lambda: self._db_identity(t.api),
+            "db.worker": lambda: self._db_identity(self.get("worker.side")),
             "videos": self._video_ids,
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
             "videos.progress": self._progress,
-            "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
-            "log.api": lambda: self._log(t.api_log, "--api-log"),
+            "log.worker": lambda: self._log("worker", "--worker-log"),
+            "log.api": lambda: self._log("api", "--api-log"),
             "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
             "worker.processes": lambda: process.find_processes(t.worker_process),
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
@@ -261,6 +264,13 @@ class Evidence:
         )
         return r2.bucket_access(s3, side.r2.bucket)
 
+    def _db_identity(self, side: Side) -> Any:
+        conn = self._db(side)
+        try:
+            return database.identity(conn)
+        finally:
+            conn.close()
+
     def _video_ids(self) -> tuple[int, ...]:
         t = self.target
         if t.video_ids:
@@ -310,16 +320,26 @@ class Evidence:
         finally:
             conn.close()
 
-    def _log(self, spec: str | None, option: str) -> Any:
-        if not spec:
+    def _log(self, side: str, option: str) -> Any:
+        """One summary of every source of ``side`` (docker patterns expanded), their lines merged by time."""
+        specs = self.target.log_specs(side)
+        if not specs:
             raise NotConfigured(option)
-        _check_text_file(spec)
-        docker_client = self._docker() if spec.startswith("docker:") else None
-        logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
-        with open_lines(
-            spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
-        ) as lines:
-            return summarize(lines, source=spec)
+        for spec in specs:
+            _check_text_file(spec)
+        docker_client = self._docker() if any(s.startswith("docker:") for s in specs) else None
+        logs_client = self._aws(self.target.api, "logs") if any(s.startswith("cloudwatch:") for s in specs) else None
+        expanded = [name for spec in specs for name in expand(spec, docker_client, self.target.timeout)]
+        opened: list[Any] = []
+        try:
+            for spec in expanded:
+                opened.append(
+                    open_lines(spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client)
+                )
+            return summarize_sources(opened, source=", ".join(specs))
+        finally:
+            for lines in opened:
+                lines.close()
 
 
 #: Leading bytes of compressed files (a rotated ``worker.log.1.gz`` given by mistake).

@@ -18,8 +18,11 @@ class Target:
     deployments: tuple[str, ...] = ()
     worker_env: dict[str, str] | None = field(default=None, repr=False)
     worker_env_source: str | None = None
-    worker_log: str | None = None
+    worker_log: str | None = None  # the first (often only) source of each side
     api_log: str | None = None
+    #: Every source of each side (several API instances, several workers); empty: just ``worker_log``/``api_log``.
+    worker_logs: tuple[str, ...] = ()
+    api_logs: tuple[str, ...] = ()
     worker_container: str = "academy-video-worker"
     api_container: str = "academy-api"
     worker_process: str = "video_worker"
@@ -42,5 +45,5 @@ class Target:
 
     def log_specs(self, side: str) -> tuple[str, ...]:
         """Every log source of ``side`` (``"api"`` or ``"worker"``)."""
-        spec = self.api_log if side == "api" else self.worker_log
-        return (spec,) if spec else ()
+        many, one = (self.api_logs, self.api_log) if side == "api" else (self.worker_logs, self.worker_log)
+        return many or ((one,) if one else ())

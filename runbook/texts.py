@@ -223,6 +223,12 @@ UNKNOWN: dict[str, Text] = {
         "--dimensions Name=QueueName,Value={queue} --statistics Maximum --period 60 "
         "--start-time $(date -u -d '-{minutes} min' +%FT%TZ) --end-time $(date -u +%FT%TZ)",
     ),
+    "identity-unreadable": Text(
+        "{what}: API와 워커가 같은 서버를 보는지 확인 불가 ({why}) — 이름 비교는 하지 않음 (API {api}, 워커 {worker})",
+        "{what}: cannot tell whether the API and the worker reach the same server ({why}); names are not compared "
+        "(API {api}, worker {worker})",
+        "{look}",
+    ),
     "log-window": Text(
         "video_id={video_id}: {what} 시각 {when}이(가) 읽은 로그 범위 밖 ({window}) — `{line}` 줄이 없다는 것은 증거가 아님",
         "video_id={video_id}: the {what_en} at {when} is outside the window of the logs read ({window}): "

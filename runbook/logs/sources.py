@@ -33,14 +33,16 @@ logger = logging.getLogger(__name__)
 SourceKind = Literal["file", "docker", "cloudwatch"]
 
 _CONTAINER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # docker's rule for names (and ids)
+#: ``docker:academy-api*``: every container whose name matches (``runbook.logs.multi.expand``).
+_CONTAINER_PATTERN: Final = re.compile(r"[A-Za-z0-9_.*?\[\]-]+")
 _LOG_GROUP: Final = re.compile(r"[A-Za-z0-9._/#-]{1,512}")  # CloudWatch's rule for group names
 
 
 def parse_spec(spec: str) -> tuple[SourceKind, str]:
     """Split a source spec into ``(kind, target)``; raise :class:`LogSourceError` if it is malformed.
 
-    ``docker:NAME`` and ``cloudwatch:GROUP`` name a container and a log group; ``file:PATH`` or any
-    other text is a file path.
+    ``docker:NAME`` and ``cloudwatch:GROUP`` name a container (or a pattern of names: ``docker:academy-api*``)
+    and a log group; ``file:PATH`` or any other text is a file path.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise LogSourceError(
@@ -50,8 +52,10 @@ def parse_spec(spec: str) -> tuple[SourceKind, str]:
         name = spec.removeprefix("docker:")
         if not name:
             raise LogSourceError(spec, "no container name after 'docker:' (as in docker:academy-video-worker)")
-        if _CONTAINER.fullmatch(name) is None:
-            raise LogSourceError(spec, f"{name!r} is not a valid container name")
+        if _CONTAINER.fullmatch(name) is None and (
+            not set("*?[") & set(name) or _CONTAINER_PATTERN.fullmatch(name) is None
+        ):
+            raise LogSourceError(spec, f"{name!r} is not a valid container name or pattern")
         return "docker", name
     if spec.startswith("cloudwatch:"):
         group = spec.removeprefix("cloudwatch:")
