@@ -78,5 +78,7 @@ def logs_elsewhere(specs: tuple[str, ...], option: str, video_id: int, when: dat
     """What to look at when the logs read do not cover ``when``: each source's older lines, and the sources not
     given (another API instance, another worker)."""
     looks = [find_in_log(spec, video_id, when) for spec in specs]
+    if any(spec.startswith(("docker:", "cloudwatch:")) for spec in specs):
+        looks.append("더 긴 범위 / a longer window: --log-since 24h")
     looks.append(f"다른 인스턴스의 로그도 {option} 로 추가 (여러 번 지정 가능) / add other instances' logs: {option}")
     return "; ".join(looks)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runbook import clients
@@ -25,6 +26,10 @@ from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
 log = logging.getLogger(__name__)
+
+
+#: Newest lines read from one container at most (``docker logs --tail``); the window is --log-since.
+DOCKER_MAX_LINES = 2_000_000
 
 
 class NotConfigured(Exception):
@@ -330,11 +335,24 @@ class Evidence:
         docker_client = self._docker() if any(s.startswith("docker:") for s in specs) else None
         logs_client = self._aws(self.target.api, "logs") if any(s.startswith("cloudwatch:") for s in specs) else None
         expanded = [name for spec in specs for name in expand(spec, docker_client, self.target.timeout)]
+        # Remote sources hold weeks: read the last --log-since, newest first, bounded in lines/pages and time.
+        # A file is read whole (a local read; its coverage says where it begins).
+        since = datetime.now(UTC) - timedelta(seconds=self.target.log_since)
+        budget = max(30.0, 10 * self.target.timeout)
         opened: list[Any] = []
         try:
             for spec in expanded:
+                remote = spec.startswith(("docker:", "cloudwatch:"))
                 opened.append(
-                    open_lines(spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client)
+                    open_lines(
+                        spec,
+                        timeout=self.target.timeout,
+                        docker_client=docker_client,
+                        logs_client=logs_client,
+                        since=since if remote else None,
+                        max_lines=DOCKER_MAX_LINES if spec.startswith("docker:") else None,
+                        budget=budget if remote else None,
+                    )
                 )
             return summarize_sources(opened, source=", ".join(specs))
         finally:

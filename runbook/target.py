@@ -37,6 +37,8 @@ class Target:
     cancel_key: str = "job:encode:{id}:cancel"
     progress_key: str = "job:encode:{id}:progress"
     stuck_after: float = 1800.0
+    #: docker: and cloudwatch: logs are read this many seconds back from now, newest first (``--log-since``).
+    log_since: float = 6 * 3600.0
     #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
     long_job_after: float = 600.0
     timeout: float = 3.0

@@ -39,6 +39,10 @@ class ReadState:
 
     truncated: bool = False
     detail: str = ""
+    #: The window the source knows it covers, when it knows better than its first and last lines (a read
+    #: newest first covers from the oldest slice it finished to the time of the read).
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class Coverage:
     def describe(self) -> str:
         """``worker.log: 2026-02-20 03:00:00Z – 05:00:00Z (truncated)`` for messages and the report."""
         window = f"{_clock(self.start)} – {_clock(self.end)}" if self.start is not None else "no timestamps"
-        notes = [note for note in (self.detail, "truncated" if self.truncated else "") if note]
+        asked = f"since {_clock(self.since)}" if self.since is not None and "asked from" not in self.detail else ""
+        notes = [note for note in (self.detail, asked, "truncated" if self.truncated else "") if note]
         return f"{self.source}: {window}" + (f" ({', '.join(notes)})" if notes else "")
 
     def as_json(self) -> dict[str, object]:
@@ -160,7 +165,14 @@ def file_coverage(spec: str, path: str, size: int, end: int, mtime: float) -> Co
 
 
 def stream_coverage(
-    spec: str, tracker: Tracker, *, truncated: bool, read_at: datetime, since: datetime | None, detail: str = ""
+    spec: str,
+    tracker: Tracker,
+    *,
+    truncated: bool,
+    read_at: datetime,
+    since: datetime | None,
+    detail: str = "",
+    known: tuple[datetime | None, datetime | None] = (None, None),
 ) -> Coverage:
     """A docker or CloudWatch read, or a filtered file: to ``read_at`` (the time of the read; a file's last
     write) when it reached the source's end.
@@ -168,8 +180,8 @@ def stream_coverage(
     A window asked for (``since``) with nothing in it is still covered from ``since``: the source was asked for
     every line from then on and had none.
     """
-    start = tracker.first if tracker.first is not None else since
-    end = tracker.last if truncated else read_at
+    start = known[0] or (tracker.first if tracker.first is not None else since)
+    end = known[1] or (tracker.last if truncated else read_at)
     if start is None:
         end = None
     return Coverage(spec, tracker.first, tracker.last, start, end, truncated, since, detail)

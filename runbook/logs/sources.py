@@ -228,14 +228,19 @@ def open_lines(
     docker_client: object | None = None,
     logs_client: object | None = None,
     max_bytes: int | None = None,
+    max_lines: int | None = None,
+    budget: float | None = None,
 ) -> LogLines:
     """Open a log source and return its lines; raise :class:`LogSourceError` if it cannot be read.
 
     ``timeout`` bounds each request to Docker or AWS. ``since`` keeps the lines stamped from then on
     (docker and CloudWatch filter on their side; a file is filtered by its leading timestamps; a
     naive datetime is UTC). ``max_bytes`` stops reading after that many bytes from the start, as a
-    safety bound. ``docker_client`` (``docker.DockerClient``) and ``logs_client`` (boto3 ``logs``)
-    are built from the environment when not given.
+    safety bound. ``max_lines`` (docker) keeps the newest lines only, and ``budget`` bounds the
+    reading time of a docker or CloudWatch source; CloudWatch reads newest first within its page bound
+    (without ``since``: the last hours). ``docker_client`` (``docker.DockerClient``) and ``logs_client``
+    (boto3 ``logs``) are built from the environment when not given. ``LogLines.coverage()`` says what the
+    read covered.
     """
     kind, target = parse_spec(spec)
     file_range = None
@@ -248,9 +253,14 @@ def open_lines(
         read_at = datetime.fromtimestamp(info.st_mtime, UTC)
         state.truncated = max_bytes is not None and info.st_size > max_bytes
     elif kind == "docker":
-        blocks, close = docker_blocks(spec, target, timeout=timeout, since=since, client=docker_client)
+        blocks, close = docker_blocks(
+            spec, target, timeout=timeout, since=since, client=docker_client, tail=max_lines, state=state,
+            budget=budget,
+        )  # fmt: skip
     else:
-        blocks, close = cloudwatch_blocks(spec, target, timeout=timeout, since=since, client=logs_client, state=state)
+        blocks, close = cloudwatch_blocks(
+            spec, target, timeout=timeout, since=since, client=logs_client, state=state, budget=budget, now=read_at
+        )
     if aware is not None and kind == "file":
         blocks, file_range = _after(blocks, aware), None
     if max_bytes is not None and kind != "file":
@@ -268,7 +278,7 @@ def open_lines(
     def tracked() -> Coverage:
         return stream_coverage(
             spec, tracker, truncated=state.truncated or not tracker.exhausted, read_at=read_at, since=aware,
-            detail=state.detail,
+            detail=state.detail, known=(state.start, state.end),
         )  # fmt: skip
 
     return LogLines(spec, iter(tracker), close, None, None, tracked)

@@ -391,3 +391,21 @@ __all__ = [
     "started",
     "worker_line",
 ]
+
+
+def cloudwatch_group(prod: HandBuilt, group: str, events: list[tuple[datetime, str]]) -> str:
+    """A CloudWatch Logs group in the production's moto holding worker ``events`` (time, message), spread over
+    two streams as two instances would write them; returns the ``cloudwatch:`` spec."""
+    logs = prod.servers.aws("logs")
+    logs.create_log_group(logGroupName=group)
+    streams = ("i-0a1b2c3d", "i-0e4f5a6b")
+    for stream in streams:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    ordered = sorted(events)
+    for start in range(0, len(ordered), 10_000):
+        batch = [
+            {"timestamp": int(at.timestamp() * 1000), "message": f"{_kst(at)} [INFO] [VIDEO-WORKER-SQS] {message}"}
+            for at, message in ordered[start : start + 10_000]
+        ]
+        logs.put_log_events(logGroupName=group, logStreamName=streams[(start // 10_000) % 2], logEvents=batch)
+    return f"cloudwatch:{group}"
