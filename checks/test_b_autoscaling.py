@@ -66,11 +66,22 @@ def test_scaler_rule(evidence: Evidence, target: Target) -> None:
 
 
 def test_asg_max_size(evidence: Evidence, target: Target) -> None:
-    """MaxSize 1 never grows (부록 B 2)."""
+    """MaxSize 1 never grows (부록 B 2): a fault while jobs queue up (CONTRACT row 20), i.e. a job waits visible
+    beside another one (in flight or visible) that the one worker allowed will take first. With an empty or
+    single-job queue, MaxSize 1 keeps nobody waiting: nothing to report."""
     group = evidence.need("asg")
-    queue, _ = evidence.attempt("sqs.api")
-    depth = (queue.visible + queue.in_flight) if queue is not None else "?"
-    if group.max_size < 2:
+    if group.max_size >= 2:
+        return
+    queue, error = evidence.attempt("sqs.api")
+    if queue is None:
+        unknown(
+            "probe-error",
+            dependency=error.dependency if error is not None else "sqs",
+            error=f"MaxSize {group.max_size}: 작업이 쌓이는지 큐를 읽어야 판단 / whether jobs queue up needs the queue"
+            + (f" ({error})" if error is not None else ""),
+        )
+    depth = queue.visible + queue.in_flight
+    if queue.visible >= 1 and depth >= 2:
         fail("asg-max-too-low", asg=group.name, max=group.max_size, depth=depth, region=target.api.region)
 
 

@@ -273,8 +273,8 @@ def parse_video_ids(values: list[str] | tuple[str, ...]) -> tuple[int, ...]:
 
 
 def parse_duration(value: str, setting: str) -> float:
-    """``30m``, ``90s``, ``2h`` or plain seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value or "")
+    """``30m``, ``90s``, ``2h``, ``3d`` or plain seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value or "")
     if not m:
         raise ConfigError(setting, "expected a duration like 30m, 90s or 2h")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]

@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runbook import clients, secrets, worker_env
 from runbook.config import ENV_NEEDED, SCALER_ENV_NEEDED, ConfigError, Side, side_from_env
 from runbook.findings import unknown
 from runbook.fleet import evidence as fleet_evidence
-from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
+from runbook.logs import LogSourceError, open_lines, parse_spec
+from runbook.logs.multi import expand, summarize_sources
 from runbook.probes import api as api_probe
 from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, ssm, sts
 from runbook.probes.errors import ProbeError
@@ -35,6 +37,10 @@ def _probe_error(exc: BaseException | None) -> ProbeError | None:
             return ProbeError("log", "denied", str(exc), action="logs:FilterLogEvents")
         return ProbeError("log", "error", str(exc))
     return exc if isinstance(exc, ProbeError) else None
+
+
+#: Newest lines read from one container at most (``docker logs --tail``); the window is --log-since.
+DOCKER_MAX_LINES = 2_000_000
 
 
 def permission_missing(key: str, error: ProbeError) -> None:
@@ -216,12 +222,14 @@ class Evidence:
             "r2.worker": self._r2,
             "redis.api": lambda: redis_.server_info(self._redis(t.api)),
             "redis.worker": lambda: redis_.server_info(self._redis(self.get("worker.side"))),
+            "db.api": lambda: self._db_identity(t.api),
+            "db.worker": lambda: self._db_identity(self.get("worker.side")),
             "videos": self._video_ids,
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
             "videos.progress": self._progress,
-            "log.worker": lambda: self._log(t.worker_log, "--worker-log"),
-            "log.api": lambda: self._log(t.api_log, "--api-log"),
+            "log.worker": lambda: self._log("worker", "--worker-log"),
+            "log.api": lambda: self._log("api", "--api-log"),
             "worker.container": lambda: docker_.container(
                 self._docker(), t.worker_container, keep_env=ENV_NEEDED, observe_env=secrets.register_env
             ),
@@ -342,6 +350,13 @@ class Evidence:
         )
         return r2.bucket_access(s3, side.r2.bucket)
 
+    def _db_identity(self, side: Side) -> Any:
+        conn = self._db(side)
+        try:
+            return database.identity(conn)
+        finally:
+            conn.close()
+
     def _video_ids(self) -> tuple[int, ...]:
         t = self.target
         if t.video_ids:
@@ -404,18 +419,42 @@ class Evidence:
             raise NotConfigured("--asg-logs ssm", "fleet-logs-off", **fleet_evidence.hand_facts(t, fleet))
         return fleet_evidence.fleet_logs(self._aws(t.api, "ssm"), self.get("fleet"), t)
 
-    def _log(self, spec: str | None, option: str) -> Any:
-        if not spec and option == "--worker-log" and "asg" in self.target.deployments:
-            return fleet_evidence.merged_log(self.get("fleet.logs"))  # each instance's docker logs
-        if not spec:
+    def _log(self, side: str, option: str) -> Any:
+        """One summary of every source of ``side`` (docker patterns expanded), their lines merged by time; on
+        the asg deployment with no worker log given, each instance's ``docker logs`` (``--asg-logs ssm``)."""
+        specs = self.target.log_specs(side)
+        if not specs and side == "worker" and "asg" in self.target.deployments:
+            return fleet_evidence.merged_log(self.get("fleet.logs"))
+        if not specs:
             raise NotConfigured(option)
-        _check_text_file(spec)
-        docker_client = self._docker() if spec.startswith("docker:") else None
-        logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
-        with open_lines(
-            spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
-        ) as lines:
-            return summarize(lines, source=spec)
+        for spec in specs:
+            _check_text_file(spec)
+        docker_client = self._docker() if any(s.startswith("docker:") for s in specs) else None
+        logs_client = self._aws(self.target.api, "logs") if any(s.startswith("cloudwatch:") for s in specs) else None
+        expanded = [name for spec in specs for name in expand(spec, docker_client, self.target.timeout)]
+        # Remote sources hold weeks: read the last --log-since, newest first, bounded in lines/pages and time.
+        # A file is read whole (a local read; its coverage says where it begins).
+        since = datetime.now(UTC) - timedelta(seconds=self.target.log_since)
+        budget = max(30.0, 10 * self.target.timeout)
+        opened: list[Any] = []
+        try:
+            for spec in expanded:
+                remote = spec.startswith(("docker:", "cloudwatch:"))
+                opened.append(
+                    open_lines(
+                        spec,
+                        timeout=self.target.timeout,
+                        docker_client=docker_client,
+                        logs_client=logs_client,
+                        since=since if remote else None,
+                        max_lines=DOCKER_MAX_LINES if spec.startswith("docker:") else None,
+                        budget=budget if remote else None,
+                    )
+                )
+            return summarize_sources(opened, source=", ".join(specs))
+        finally:
+            for lines in opened:
+                lines.close()
 
 
 #: Leading bytes of compressed files (a rotated ``worker.log.1.gz`` given by mistake).

@@ -25,8 +25,11 @@ class Target:
     asg_logs: str | None = None
     #: asg: ``docker logs --since`` window of that command, in seconds.
     asg_logs_since: float = 7200.0
-    worker_log: str | None = None
+    worker_log: str | None = None  # the first (often only) source of each side
     api_log: str | None = None
+    #: Every source of each side (several API instances, several workers); empty: just ``worker_log``/``api_log``.
+    worker_logs: tuple[str, ...] = ()
+    api_logs: tuple[str, ...] = ()
     worker_container: str = "academy-video-worker"
     api_container: str = "academy-api"
     worker_process: str = "video_worker"
@@ -41,8 +44,15 @@ class Target:
     cancel_key: str = "job:encode:{id}:cancel"
     progress_key: str = "job:encode:{id}:progress"
     stuck_after: float = 1800.0
+    #: docker: and cloudwatch: logs are read this many seconds back from now, newest first (``--log-since``).
+    log_since: float = 6 * 3600.0
     #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
     long_job_after: float = 600.0
     timeout: float = 3.0
     lang: str = "ko"
     services: dict[str, str] = field(default_factory=dict)
+
+    def log_specs(self, side: str) -> tuple[str, ...]:
+        """Every log source of ``side`` (``"api"`` or ``"worker"``)."""
+        many, one = (self.api_logs, self.api_log) if side == "api" else (self.worker_logs, self.worker_log)
+        return many or ((one,) if one else ())

@@ -228,6 +228,18 @@ UNKNOWN: dict[str, Text] = {
         "--dimensions Name=QueueName,Value={queue} --statistics Maximum --period 60 "
         "--start-time $(date -u -d '-{minutes} min' +%FT%TZ) --end-time $(date -u +%FT%TZ)",
     ),
+    "identity-unreadable": Text(
+        "{what}: API와 워커가 같은 서버를 보는지 확인 불가 ({why}) — 이름 비교는 하지 않음 (API {api}, 워커 {worker})",
+        "{what}: cannot tell whether the API and the worker reach the same server ({why}); names are not compared "
+        "(API {api}, worker {worker})",
+        "{look}",
+    ),
+    "log-window": Text(
+        "video_id={video_id}: {what} 시각 {when}이(가) 읽은 로그 범위 밖 ({window}) — `{line}` 줄이 없다는 것은 증거가 아님",
+        "video_id={video_id}: the {what_en} at {when} is outside the window of the logs read ({window}): "
+        "the absence of `{line}` proves nothing",
+        "{look}",
+    ),
     "not-deployment": Text(
         "배포 방식이 지정되지 않음 ({deployment} 확인 생략)",
         "no deployment chosen ({deployment} check not run)",
@@ -313,6 +325,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signal_dlq_depth": "DLQ 메시지",
         "signal_stuck_videos": "멈춘 영상",
         "signal_canary_seconds": "카나리 enqueue→READY",
+        "log_windows": "읽은 로그 범위",
     },
     "en": {
         "healthy": "Healthy: every layer verified",
@@ -381,6 +394,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signal_dlq_depth": "DLQ messages",
         "signal_stuck_videos": "stuck videos",
         "signal_canary_seconds": "canary enqueue→READY",
+        "log_windows": "log window read",
     },
 }
 

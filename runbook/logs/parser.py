@@ -18,11 +18,12 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from runbook.logs.classify import EventKind, Fields, classify, parse_timestamp
+from runbook.logs.coverage import lines_coverage
 from runbook.logs.errors import LogSourceError
 from runbook.logs.parallel import PARALLEL_MIN_BYTES, available_workers, summarize_range
 from runbook.logs.scan import iter_spans
@@ -100,7 +101,7 @@ def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | 
         raise TypeError("summarize() takes lines, e.g. open_lines(path) or a list of lines, not one str/bytes")
     summarizer = Summarizer(source)
     if isinstance(lines, LogLines) and _summarize_file(summarizer, lines, workers):
-        return summarizer.result()
+        return _covered(summarizer.result(), lines)
     if isinstance(lines, BlockSource):
         for block in lines.blocks():
             summarizer.feed_block(block)
@@ -110,7 +111,15 @@ def summarize(lines: Iterable[str | bytes], *, source: str = "", workers: int | 
     else:
         for line in lines:
             summarizer.feed_line(line)
-    return summarizer.result()
+    return _covered(summarizer.result(), lines)
+
+
+def _covered(summary: LogSummary, lines: object) -> LogSummary:
+    """The summary with the window its source covers: the source's own account, else the events' stamps."""
+    coverage = lines.coverage() if isinstance(lines, LogLines) else None
+    if coverage is None:
+        coverage = lines_coverage(summary.source, summary.first_ts, summary.last_ts)
+    return replace(summary, coverage=(coverage,))
 
 
 def _summarize_file(summarizer: Summarizer, lines: LogLines, workers: int | None) -> bool:

@@ -7,12 +7,15 @@ never to the number of lines: per video it keeps the last :data:`MAX_EVENTS` eve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from runbook.logs.classify import EventKind, Fields, parse_timestamp
+
+if TYPE_CHECKING:  # coverage.py imports the summarizer, which imports this module
+    from runbook.logs.coverage import Coverage
 
 #: Events kept per video (the most recent ones); older ones are only counted.
 MAX_EVENTS: Final = 32
@@ -108,6 +111,9 @@ class LogSummary:
     enqueue_failures: Mapping[int, str]  # video id -> last error (``HTTP 503`` for an access log line)
     timelines: Mapping[int, VideoTimeline]
     unattributed_skips: int  # "Lock acquisition failed" lines with no earlier SQS_MESSAGE_RECEIVED
+    #: The time window each source read covers (one per source; see ``runbook.logs.coverage``). Not compared:
+    #: it describes the read (when, how far), not what the log says.
+    coverage: tuple[Coverage, ...] = field(default=(), compare=False)
 
     def stage(self, video_id: int) -> Stage | None:
         """The stage of ``video_id``, or ``None`` when this log never mentions it."""
@@ -117,6 +123,12 @@ class LogSummary:
     def videos(self, stage: Stage) -> tuple[int, ...]:
         """Ids of the videos whose latest attempt stopped at ``stage``, sorted."""
         return tuple(sorted(vid for vid, t in self.timelines.items() if t.stage is stage))
+
+    def covers(self, when: datetime) -> bool | None:
+        """Whether a line written at ``when`` would be in this log (every source of it); ``None``: cannot tell."""
+        from runbook.logs.coverage import covers  # a cycle at import time (see above)
+
+        return covers(self.coverage, when)
 
     def before(self, first: EventKind, then: EventKind) -> bool | None:
         """Whether the first ``first`` line precedes the first ``then`` line; ``None`` if either is absent."""

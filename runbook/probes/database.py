@@ -6,6 +6,7 @@ and quoted; ids travel as one bound parameter per batch (``json_each`` / ``= ANY
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -194,3 +195,47 @@ def stuck_videos(
     sql = f'{_select(columns)} WHERE "status" IN ({marks}) AND {where} ORDER BY {order}, "id" LIMIT ?'
     _, rows = _run(conn, sql, (*statuses, cutoff_param, limit))
     return [_row(raw) for raw in rows]
+
+
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Which database a connection reached, in the server's own words: equal identities, the same data.
+
+    PostgreSQL: the cluster's ``system_identifier`` (``pg_control_system()``, fixed at initdb, shared by every
+    name and address that reaches the cluster) and ``current_database()``; where the role may not read it, the
+    server's own address and port (``how`` says which). SQLite: the file's resolved path.
+    """
+
+    kind: str
+    cluster: str
+    database: str
+    how: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.cluster}/{self.database}"
+
+    def describe(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite {self.cluster}"
+        return f"postgresql {self.how} {self.cluster}, database {self.database}"
+
+
+def identity(conn: Connection) -> DatabaseIdentity:
+    """The identity of the database behind ``conn`` (read-only queries)."""
+    if isinstance(conn, sqlite3.Connection):
+        _, rows = _run(conn, "PRAGMA database_list")
+        path = next((str(row[2]) for row in rows if row[1] == "main"), "")
+        return DatabaseIdentity("sqlite", os.path.realpath(path) if path else ":memory:", "", "file")
+    _, rows = _run(conn, "SELECT current_database()")
+    database = str(rows[0][0])
+    try:
+        _, rows = _run(conn, "SELECT system_identifier::text FROM pg_control_system()")
+        return DatabaseIdentity("postgresql", str(rows[0][0]), database, "system_identifier")
+    except ProbeError:
+        pass  # a role without access to the control functions: the server's own view of where it listens
+    _, rows = _run(conn, "SELECT host(inet_server_addr()), inet_server_port()")
+    addr, port = rows[0]
+    if addr is None:
+        raise ProbeError("database", "error", "neither system_identifier nor the server address can be read")
+    return DatabaseIdentity("postgresql", f"{addr}:{port}", database, "server address")

@@ -136,6 +136,19 @@ def test_scaler_healthy_and_each_fault() -> None:
     )
 
 
+def test_max_size_1_is_a_fault_only_while_jobs_queue_up() -> None:
+    """CONTRACT row 20: "ASG MaxSize 1 while jobs queue up". An idle queue, or one job on the one worker, keeps
+    nobody waiting; a job waiting beside another one does."""
+    check = b_autoscaling.test_asg_max_size
+    for visible, in_flight in ((0, 0), (0, 1), (1, 0)):
+        assert cause_of(check, FakeEvidence({"asg": asg(max_size=1), "sqs.api": queue(visible, in_flight)})) is None
+    for visible, in_flight in ((1, 1), (2, 1), (2, 0)):
+        evidence = FakeEvidence({"asg": asg(max_size=1), "sqs.api": queue(visible, in_flight)})
+        assert cause_of(check, evidence) == "asg-max-too-low", (visible, in_flight)
+    with pytest.raises(Unknown):  # the queue unreadable: whether jobs queue up is unknown
+        check(FakeEvidence({"asg": asg(max_size=1), "sqs.api": ProbeError("sqs", "timeout", "timeout")}), target())
+
+
 def test_alternative_scaler_cap() -> None:
     alt = LambdaInfo(
         name="academy-worker-autoscale", arn="arn:alt", state="Active", env={"MAX_INSTANCES_PER_TYPE": "1"}

@@ -32,16 +32,21 @@ ASG_FAULTS = {"asg-desired-zero", "asg-max-1", "lambda-deleted", "rule-deleted",
 BOOT_FAULTS = {f.id for f in FAULTS.values() if f.id.startswith("boot-")}
 
 
-def live_run(stack: Any, tmp_path: Path, marker: str, *extra: str) -> tuple[dict[str, Any], str, int]:
-    """``pytest -m "live and <marker>"`` against ``stack`` with the API's environment: (verdict, output, exit)."""
+def live_run(
+    stack: Any, tmp_path: Path, marker: str, *extra: str, worker_log: str | None = None, api_log: str | None = None
+) -> tuple[dict[str, Any], str, int]:
+    """``pytest -m "live and <marker>"`` against ``stack`` with the API's environment: (verdict, output, exit).
+
+    ``worker_log`` / ``api_log`` replace the stack's logs (the options are repeatable: given again in ``extra``
+    they would add a source, not replace one)."""
     args = pytest_argv(
         tmp_path,
         *extra,
         marker=f"live and {marker}",
         html="live.html",
         worker_env_file=stack.worker_env_file,
-        worker_log=stack.worker_log,
-        api_log=stack.api_log,
+        worker_log=worker_log or stack.worker_log,
+        api_log=api_log or stack.api_log,
         worker_process=stack.worker_process_pattern,
         worker_container=stack.worker_container_name,
         video_ids=stack.scenario.videos,
@@ -171,7 +176,7 @@ def test_live_docker_deployment(tmp_path: Path) -> None:
     name = "academy-video-worker-live-test"
     with Stack("containers", faults=["worker-stopped"], workdir=tmp_path / "stack", worker_container=name) as stack:
         stack.scenario.run(strict=False)
-        verdict, output, _ = live_run(stack, tmp_path, "docker", "--worker-log", f"docker:{name}")
+        verdict, output, _ = live_run(stack, tmp_path, "docker", worker_log=f"docker:{name}")
     assert verdict["root_cause"]["cause"] == "worker-not-running", output[-4000:]
     assert name in verdict["root_cause"]["remediation"]
 
