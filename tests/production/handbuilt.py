@@ -184,8 +184,7 @@ class Servers:
 @contextmanager
 def servers(workdir: Path) -> Iterator[Servers]:
     """Start a Redis-protocol server, PostgreSQL and a moto server on 127.0.0.1; stop them afterwards."""
-    from moto.server import ThreadedMotoServer
-
+    from reference.stack.aws import MotoServer
     from reference.stack.database import EmbeddedPostgresDatabase
     from reference.stack.redis_ import embedded_redis
 
@@ -198,11 +197,12 @@ def servers(workdir: Path) -> Iterator[Servers]:
         postgres = EmbeddedPostgresDatabase(workdir)
         postgres.start()
         stack.callback(postgres.stop)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        # Its own process: an in-process moto shares its state (and /moto-api/reset) with every other in-process
+        # moto of this pytest worker (tests/reference's, tests/unit's).
+        moto = MotoServer("handbuilt", workdir, ROOT, attach="")
         moto.start()
-        stack.callback(moto.stop)
-        host, port = moto.get_host_and_port()
-        yield Servers(redis=redis, postgres=postgres, moto_url=f"http://{host}:{port}", workdir=workdir)
+        stack.callback(moto.process.stop)
+        yield Servers(redis=redis, postgres=postgres, moto_url=moto.ready(60), workdir=workdir)
 
 
 # -- one production --------------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ import boto3
 import imageio_ffmpeg
 import pytest
 import redis
-from moto.server import ThreadedMotoServer
 
+from reference.stack.aws import MotoServer
 from reference.stack.redis_ import embedded_redis
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,14 +125,15 @@ class Proc:
 
 
 @contextmanager
-def _moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def _moto_server(workdir: Path) -> Iterator[str]:
+    """Its own process: an in-process moto shares its state (and ``/moto-api/reset``) with every other
+    in-process moto of this pytest worker."""
+    server = MotoServer("reference", workdir, REPO, attach="")
     server.start()
-    host, port = server.get_host_and_port()
     try:
-        yield f"http://{host}:{port}"
+        yield server.ready(60)
     finally:
-        server.stop()
+        server.process.stop()
 
 
 @contextmanager
@@ -184,9 +185,9 @@ def _clip(directory: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on 127.0.0.1 (SQS, S3 for R2, AutoScaling, EC2)."""
-    with _moto_server() as endpoint:
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server on 127.0.0.1 (SQS, S3 for R2, AutoScaling, EC2), a process of its own."""
+    with _moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
         yield endpoint
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.options import OPTIONS
+from fixtures.options import LIST_OPTIONS, OPTIONS
 from runbook.secrets import is_secret_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +145,10 @@ def test_canary_workflow_passes_the_signal_and_canary_options() -> None:
         assert env.get(variable) == f"${{{{ vars.{variable} }}}}", (
             f"{variable} is not passed from vars: {env.get(variable)}"
         )
-    known = {env_name(name) for name, _, _ in OPTIONS} | {"RUNBOOK_DEPLOYMENT", "RUNBOOK_VIDEO_ID"}
+    known = {env_name(name) for name in (*(n for n, _, _ in OPTIONS), *LIST_OPTIONS)} | {
+        "RUNBOOK_DEPLOYMENT",
+        "RUNBOOK_VIDEO_ID",
+    }
     for variable in env:
         if variable.startswith("RUNBOOK_"):
             assert variable in known, f"{variable} is no suite option"
