@@ -59,6 +59,7 @@ OWNED_NAMES = frozenset(
 )
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 TAIL_LINES = 25
+_STDOUT_MARK = "--- stdout ---"  # in a hook's log, between what it wrote to stderr and to stdout
 
 
 class HookFailed(RuntimeError):
@@ -171,7 +172,7 @@ def run_hook(stack: Stack, option: str, command: str, *, extra: Mapping[str, str
             _stop_group(proc)
             out, _ = proc.communicate()
             returncode = None
-        err.write(b"--- stdout ---\n" + out if out else b"")
+        err.write((_STDOUT_MARK + "\n").encode() + out if out else b"")
     return HookRun(option, command, returncode, time.monotonic() - started, out.decode(errors="replace"), log)
 
 
@@ -191,15 +192,29 @@ def failure(stack: Stack, run: HookRun, what: str | None = None) -> HookFailed:
         if run.returncode is None
         else f"exit {run.returncode} after {run.seconds:.1f}s"
     )
-    return HookFailed(f"{run.option} {how}: {run.command}\n{tail(stack, run.log)}")
+    return HookFailed(_headline(stack, f"{run.option} {how}: {run.command}", run.log) + "\n" + tail(stack, run.log))
+
+
+def _headline(stack: Stack, what: str, log: Path) -> str:
+    """One line (a verdict message keeps only the first): what failed and the last line it printed."""
+    lines = _lines(log)
+    stderr = lines[: lines.index(_STDOUT_MARK)] if _STDOUT_MARK in lines else lines
+    # An error is printed on stderr, progress ("Applying ...") on stdout: prefer the last stderr line.
+    last = next((line for line in reversed(stderr) if line.strip()), "") or next(
+        (line for line in reversed(lines) if line.strip() and line != _STDOUT_MARK), ""
+    )
+    return what + (f" — last output: {_scrub(stack, last.strip())[:300]}" if last else " — no output")
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
 
 
 def tail(stack: Stack, path: Path, lines: int = TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        text = ""
-    last = text.splitlines()[-lines:]
+    last = _lines(path)[-lines:]
     return f"output ({path}), last {len(last)} lines:\n" + _scrub(stack, "\n".join(last))
 
 
@@ -248,7 +263,8 @@ def _start_api(stack: Stack, command: str, timeout: float) -> None:
         wait_for(listening, timeout, f"--api-cmd to listen on {stack.api_url} (API_PORT={port})", interval=0.2)
     except TimeoutError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, HookFailed) else None
-        raise HookFailed(f"{cause or exc}: {command}\n{tail(stack, Path(stack.api_log))}") from None
+        log = Path(stack.api_log)
+        raise HookFailed(_headline(stack, f"{cause or exc}: {command}", log) + "\n" + tail(stack, log)) from None
 
 
 def upload_and_seed(stack: Stack, n: int) -> int:
@@ -273,7 +289,7 @@ def enqueue(stack: Stack, video_id: int) -> tuple[int, dict[str, Any]]:
     command = code_of(stack).enqueue.replace("{id}", str(video_id))
     run = run_hook(stack, "--enqueue-cmd", command, extra={VIDEO_ID_VAR: str(video_id)})
     with open(stack.api_log, "ab") as api_log:
-        api_log.write(run.log.read_bytes().replace(b"--- stdout ---\n", b""))
+        api_log.write(run.log.read_bytes().replace((_STDOUT_MARK + "\n").encode(), b""))
     state = "timed out" if run.returncode is None else f"exit {run.returncode}"
     return (-1 if run.returncode is None else run.returncode), {"enqueue-cmd": state, "log": str(run.log)}
 
