@@ -170,7 +170,10 @@ def run_hook(stack: Stack, option: str, command: str, *, extra: Mapping[str, str
             returncode: int | None = proc.returncode
         except subprocess.TimeoutExpired:
             _stop_group(proc)
-            out, _ = proc.communicate()
+            try:  # a child that left the group (its own session) may still hold the pipe: read what there is
+                out, _ = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                out = b""
             returncode = None
         err.write((_STDOUT_MARK + "\n").encode() + out if out else b"")
     return HookRun(option, command, returncode, time.monotonic() - started, out.decode(errors="replace"), log)

@@ -126,3 +126,22 @@ def test_your_code_sees_the_stack_not_the_callers_services() -> None:
         "PYTHONPATH": "/src",
         "DB_HOST": "127.0.0.1",
     }
+
+
+@pytest.mark.timeout(120)
+def test_a_hook_past_its_timeout_is_stopped_with_its_children(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    code = UserCode(
+        seed="true",
+        enqueue="true",
+        db_setup=f"echo migrating; sleep 60 & echo $! > {pid_file}; wait",
+        timeout=2.0,
+        cwd=ROOT,
+    )
+    worker = [sys.executable, "-m", "reference.video_worker", f"--rehearsal=hooks-{uuid.uuid4().hex[:8]}"]
+    with pytest.raises(HookFailed) as info, Stack("embedded", workdir=tmp_path / "stack", worker_cmd=worker, app=code):
+        pass
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("--db-setup-cmd timed out after 2s (--hook-timeout)") and "last output: migrating" in first
+    child = Path(f"/proc/{pid_file.read_text().strip()}/stat")
+    assert not child.exists() or child.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the hook's child survived"
