@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reference.stack import aws as awsmod
-from reference.stack import containers, fleet, lifecycle, media
+from reference.stack import containers, fleet, hooks, lifecycle, media
 from reference.stack.clients import StackClients
 from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
 from reference.stack.metrics import QueueAgePublisher
@@ -53,13 +53,20 @@ class Stack(StackClients):
         worker_container: str = containers.WORKER_CONTAINER,
         redis_image: str = REDIS_IMAGE,
         postgres_image: str = POSTGRES_IMAGE,
+        app: hooks.UserCode | None = None,
     ) -> None:
         from reference.stack.faults import resolve
 
         if backend not in ("embedded", "containers"):
             raise ValueError(f"backend must be 'embedded' or 'containers', not {backend!r}")
         self.backend = backend
-        self.faults = [resolve(f) for f in faults]
+        self.app = app  # the user's own schema, seed, enqueue and API in place of the stand-in's (hooks)
+        if app is not None:
+            from reference.stack.hook_faults import faults_for
+
+            self.faults = faults_for(list(faults))
+        else:
+            self.faults = [resolve(f) for f in faults]
         self.worker_cmd = worker_cmd
         self.worker_image = worker_image or (containers.WORKER_IMAGE if backend == "containers" else None)
         self.worker_container_name = worker_container
@@ -133,12 +140,13 @@ class Stack(StackClients):
         self.r2 = awsmod.R2Emulator(self.workdir, self.repo_root)
         self.aws.start()
         self.r2.start()
+        schema = self.app is None  # the user's migrations create theirs
         if self.backend == "embedded":
             self.redis_service = embedded_redis(self.workdir)
-            self.database = EmbeddedPostgresDatabase(self.workdir)
+            self.database = EmbeddedPostgresDatabase(self.workdir, schema=schema)
         else:
             self.redis_service = RedisContainerService(self.redis_image)
-            self.database = PostgresDatabase(self.postgres_image)
+            self.database = PostgresDatabase(self.postgres_image, schema=schema)
         if self.backend == "embedded":
             self.redis_service.start()  # a child process: spawned from this thread (see processes)
             self.database.start()
@@ -165,7 +173,10 @@ class Stack(StackClients):
         )
         for fault in self.faults:
             fault.prepare(self)
-        self._start_api()
+        if self.app is not None:
+            hooks.start(self)  # the user's migrations, then the user's API (if any)
+        else:
+            self._start_api()
         self._write_worker_env()
         fleet.publish_worker_env(self)  # where the ASG deployment keeps it (SSM /academy/workers/env)
         self.worker_log = (
@@ -184,6 +195,8 @@ class Stack(StackClients):
         for fault in self.faults:
             fault.inject(self)
         self.services = self._describe_services()
+        if self.app is not None:
+            self.services.update(hooks.describe(self))
 
     def _service_env(self) -> dict[str, str]:
         keys, r2keys = self.aws.keys, self.r2.keys
@@ -201,6 +214,7 @@ class Stack(StackClients):
             "R2_ACCESS_KEY": r2keys.access_key_id,
             "R2_SECRET_KEY": r2keys.secret_access_key,
             "R2_BUCKET": awsmod.BUCKET,
+            "R2_VIDEO_BUCKET": awsmod.BUCKET,  # the name the real API's settings read
         }
 
     def _start_api(self) -> None:
@@ -242,11 +256,14 @@ class Stack(StackClients):
         bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
         base_path = media.path_without_ffmpeg(os.environ.get("PATH", "")) if self.plan.ffmpeg == "missing" else None
         penv = python_env(env, path_prefix=[str(bin_dir)], repo_root=self.repo_root, base_path=base_path)
+        cwd = self.repo_root
+        if self.app is not None:  # the user's worker runs like the user's other commands
+            penv, cwd = hooks.user_env(penv), self.app.cwd
         # The marker tells this stack's worker from another rehearsal's on the same machine (xdist).
         argv = self.worker_cmd or [sys.executable, "-m", "reference.video_worker", f"--rehearsal={self.instance}"]
         if self.worker is not None:
             self.worker.stop()
-        self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=self.repo_root).start()
+        self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=cwd).start()
         fleet.register_host(self)  # the group's first instance hosts this worker (console, docker ps, logs)
 
     def _wait_worker_settled(self, timeout: float = 30.0) -> None:
@@ -275,7 +292,10 @@ class Stack(StackClients):
     def worker_process_pattern(self) -> str:
         """A regex that matches this stack's local worker process and no other rehearsal's."""
         if self.worker_cmd:
-            return re.escape(" ".join(self.worker_cmd))
+            # What the command became (a script that execs python), while it runs; else what was typed.
+            alive = isinstance(self.worker, ManagedProcess) and self.worker.alive()
+            running = hooks.worker_cmdline(self.worker.pid) if alive else None
+            return f"^{re.escape(running)}$" if running else re.escape(" ".join(self.worker_cmd))
         return rf"video_worker --rehearsal={self.instance}"
 
     def pids(self) -> dict[str, int]:
