@@ -17,7 +17,15 @@ from bench._common import ROOT, loadavg
 
 #: ``name: what = value (target ≤ x) OK|MISS``, as :func:`bench._common.ratio_line` prints it.
 RATIO_LINE = re.compile(r"^(\w+): (.+) = (\S+) \(target ([≤≥]) ([\d.]+)\) (OK|MISS)\b")
-BENCHMARKS = ("live_parallel", "dead_dependency", "rehearsal", "fault_matrix", "log_timeline", "stuck_videos")
+BENCHMARKS = (
+    "live_parallel",
+    "dead_dependency",
+    "rehearsal",
+    "fault_matrix",
+    "log_timeline",
+    "stuck_videos",
+    "cloudwatch_window",
+)
 
 
 def main() -> int:

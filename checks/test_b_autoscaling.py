@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runbook import production
-from runbook.evidence import Evidence
+from runbook.evidence import Evidence, permission_missing
 from runbook.findings import Unknown, fail, unknown
 from runbook.message_state import infer, worker_visibility
 from runbook.target import Target
@@ -18,16 +18,22 @@ pytestmark = [pytest.mark.runbook(layer="autoscaling", section="부록 B"), pyte
 
 
 def _policy_alternative(evidence: Evidence) -> bool:
-    """5-A: a step scaling policy and a CloudWatch alarm on the queue depth replace the Lambda."""
-    policies = evidence.attempt("asg.policies")[0] or ()
-    alarms = evidence.attempt("asg.alarms")[0] or ()
-    return bool(policies) and bool(alarms)
+    """5-A: a step scaling policy and a CloudWatch alarm on the queue depth replace the Lambda. Unseen for want
+    of a permission is not "absent": that is ``unknown``, naming the permission."""
+    policies, policies_error = evidence.attempt("asg.policies")
+    alarms, alarms_error = evidence.attempt("asg.alarms")
+    for key, error in (("asg.policies", policies_error), ("asg.alarms", alarms_error)):
+        if error is not None and error.kind == "denied" and error.action:
+            permission_missing(key, error)
+    return bool(policies or ()) and bool(alarms or ())
 
 
 def test_scaler_lambda(evidence: Evidence, target: Target) -> None:
     _, error = evidence.attempt("scaler.lambda")
     if error is not None and error.kind == "not-found":
-        alternative, _ = evidence.attempt("scaler.alt_lambda")
+        alternative, alt_error = evidence.attempt("scaler.alt_lambda")
+        if alt_error is not None and alt_error.kind == "denied" and alt_error.action:
+            permission_missing("scaler.alt_lambda", alt_error)
         if alternative is not None:
             cap = alternative.env.get("MAX_INSTANCES_PER_TYPE", "1")
             if cap.isdigit() and int(cap) < 2:
@@ -76,11 +82,22 @@ def test_scaler_rule(evidence: Evidence, target: Target) -> None:
 
 
 def test_asg_max_size(evidence: Evidence, target: Target) -> None:
-    """MaxSize 1 never grows (부록 B 2)."""
+    """MaxSize 1 never grows (부록 B 2): a fault while jobs queue up (CONTRACT row 20), i.e. a job waits visible
+    beside another one (in flight or visible) that the one worker allowed will take first. With an empty or
+    single-job queue, MaxSize 1 keeps nobody waiting: nothing to report."""
     group = evidence.need("asg")
-    queue, _ = evidence.attempt("sqs.api")
-    depth = (queue.visible + queue.in_flight) if queue is not None else "?"
-    if group.max_size < 2:
+    if group.max_size >= 2:
+        return
+    queue, error = evidence.attempt("sqs.api")
+    if queue is None:
+        unknown(
+            "probe-error",
+            dependency=error.dependency if error is not None else "sqs",
+            error=f"MaxSize {group.max_size}: 작업이 쌓이는지 큐를 읽어야 판단 / whether jobs queue up needs the queue"
+            + (f" ({error})" if error is not None else ""),
+        )
+    depth = queue.visible + queue.in_flight
+    if queue.visible >= 1 and depth >= 2:
         fail("asg-max-too-low", asg=group.name, max=group.max_size, depth=depth, region=target.api.region)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from runbook import commands
-from runbook.evidence import Evidence
+from runbook.evidence import Evidence, permission_missing
 from runbook.findings import fail, unknown
 from runbook.signals import Signal, Thresholds, measure
 from runbook.target import Target
@@ -31,7 +31,14 @@ def test_queue_reachable(evidence: Evidence, target: Target, side: str) -> None:
         if error.kind == "not-found":
             fail("queue-missing", **facts)
         if error.kind == "denied":
-            fail("queue-access-denied", error=error.detail, **facts)
+            # The worker's side is read with the worker's own keys: refused the queue's URL, the worker cannot
+            # use its queue. A refused GetQueueAttributes (the worker never calls it), or any refusal on the
+            # API's side (read with the run's identity, maybe a least-privilege role: docs/permissions) is a
+            # permission the run lacks. The API's own enqueue failures are §6's, from its log.
+            if side == "worker" and error.action in (None, "sqs:GetQueueUrl"):
+                fail("queue-access-denied", error=error.detail, **facts)
+            if error.action:
+                permission_missing(f"sqs.{side}", error)
         # Bad keys are §4's finding; a dead endpoint is "unknown" here, not a queue fault.
         unknown("probe-error", dependency=error.dependency, error=str(error))
     assert info.url, "get_queue_url answered without a URL"

@@ -43,17 +43,31 @@ def test_start_log(evidence: Evidence, target: Target) -> None:
 
 
 def test_same_database(evidence: Evidence, target: Target) -> None:
-    """부록: API and worker must look at one database (``DB_HOST`` / ``DB_NAME`` / ``DB_USER``)."""
+    """부록: API and worker must look at one database: the same cluster (PostgreSQL ``system_identifier``) and
+    database (``current_database()``), or the same SQLite file; ``DB_HOST`` spellings are not compared."""
     worker = evidence.need("worker.side")
     api_db, worker_db = target.api.database, worker.database
     if not api_db.configured:
         unknown("not-configured", setting="DATABASE_URL or DB_HOST (api)")
     if not worker_db.configured:
         unknown("not-configured", setting="DATABASE_URL or DB_HOST (worker)")
-    if api_db.identity != worker_db.identity:
+    api, api_error = evidence.attempt("db.api")
+    wrk, worker_error = evidence.attempt("db.worker")
+    if api is None or wrk is None or api.how != wrk.how:
+        error = api_error or worker_error
+        unknown(
+            "identity-unreadable",
+            what="DB",
+            why=str(error) if error is not None else f"{api.how} ≠ {wrk.how}",
+            api=api_db.identity,
+            worker=worker_db.identity,
+            look="psql -c 'SELECT system_identifier, current_database() FROM pg_control_system()'  "
+            "# API와 워커의 DB_* 로 각각 / with the API's and the worker's DB_* each",
+        )
+    if api.key != wrk.key:
         fail(
             "db-mismatch",
-            api_db=api_db.identity,
-            worker_db=worker_db.identity,
+            api_db=f"{api_db.identity} → {api.describe()}",
+            worker_db=f"{worker_db.identity} → {wrk.describe()}",
             restart_cmd=commands.restart_worker(target),
         )

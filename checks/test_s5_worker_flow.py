@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from runbook import commands
 from runbook.evidence import Evidence
-from runbook.findings import fail
+from runbook.findings import fail, unknown
 from runbook.target import Target
+from runbook.verdict import refutation
 
 pytestmark = [
     pytest.mark.runbook(layer="processing", section="§5"),
@@ -30,6 +33,23 @@ def _judge(evidence: Evidence, target: Target, video_id: int) -> None:
     if timeline is None or not timeline.received:
         api_log, _ = evidence.attempt("log.api")
         if api_log is not None and video_id in api_log.enqueued:
+            enqueued_at = api_log.enqueued[video_id]
+            # The receipt would follow the enqueue: the worker log must cover that time for its absence to count.
+            misses = enqueued_at is None or worker_log.covers(enqueued_at) is not True
+            judged = refutation("no-message-received", ["worker-log-misses-enqueue"] if misses else [])
+            if judged is not None:
+                unknown(
+                    "log-window",
+                    video_id=video_id,
+                    what="API enqueue",
+                    what_en="API enqueue",
+                    when=enqueued_at.strftime("%Y-%m-%d %H:%M:%SZ") if enqueued_at else "?",
+                    window="; ".join(c.describe() for c in worker_log.coverage) or "?",
+                    line=f"SQS_MESSAGE_RECEIVED | ... | video_id={video_id}",
+                    look=commands.logs_elsewhere(
+                        target.log_specs("worker"), "--worker-log", video_id, enqueued_at or datetime.now(UTC)
+                    ),
+                )
             fail("no-message-received", **facts)
         return  # never enqueued: §6 says so
     if timeline.stage == "failed":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from runbook import commands
-from runbook.evidence import Evidence
+from runbook.evidence import Evidence, permission_missing
 from runbook.findings import fail, unknown
+from runbook.probes import redis_
 from runbook.target import Target
 
 pytestmark = [
@@ -23,6 +24,9 @@ SIDES = {"api": "API", "worker": "워커"}
 def test_redis_reachable(evidence: Evidence, target: Target, side: str) -> None:
     settings = target.api if side == "api" else evidence.need("worker.side")
     _, error = evidence.attempt(f"redis.{side}")
+    if error is not None and error.kind == "denied" and error.action:
+        # It answered and refused a command (an ACL user without +ping / +info): reachable, not judged.
+        permission_missing(f"redis.{side}", error)
     if error is not None:
         r = settings.redis
         fail(
@@ -37,15 +41,33 @@ def test_redis_reachable(evidence: Evidence, target: Target, side: str) -> None:
 
 
 def test_same_redis(evidence: Evidence, target: Target) -> None:
+    """One Redis server and database for both: the server's ``run_id`` (or the resolved address and port) and
+    ``REDIS_DB``, never the spelling of ``REDIS_HOST`` (``localhost`` and ``127.0.0.1`` are one server)."""
     worker = evidence.need("worker.side")
     a, w = target.api.redis, worker.redis
     if a.host is None or w.host is None:
         unknown("not-configured", setting="REDIS_HOST")
-    if (a.host, a.port, a.db, a.password) != (w.host, w.port, w.db, w.password):
+    api, api_error = evidence.attempt("redis.api")
+    wrk, worker_error = evidence.attempt("redis.worker")
+    same = redis_.same_server(api, wrk) if api is not None and wrk is not None else None
+    if same is None:
+        error = api_error or worker_error
+        if error is not None and error.kind == "denied" and error.action:
+            permission_missing("redis.api" if api_error else "redis.worker", error)
+        unknown(
+            "identity-unreadable",
+            what="Redis",
+            why=str(error) if error is not None else "INFO server에 run_id 없음 / no run_id in INFO server",
+            api=a.describe(),
+            worker=w.describe(),
+            look=f"{commands.redis_cli(target.api)} INFO server | grep run_id  # 워커 쪽에서도 같은 명령 / "
+            "and the same on the worker's host",
+        )
+    if not same or api.db != wrk.db:
         fail(
             "redis-mismatch",
-            api_redis=a.describe(),
-            worker_redis=w.describe(),
+            api_redis=api.describe(),
+            worker_redis=wrk.describe(),
             restart_cmd=commands.restart_worker(target),
         )
 

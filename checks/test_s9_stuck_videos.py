@@ -22,6 +22,7 @@ from runbook.findings import Unknown, fail, unknown
 from runbook.logs import SkipReason, Stage
 from runbook.message_state import MessageInference, MessageState, infer, worker_visibility
 from runbook.target import Target
+from runbook.verdict import refutation
 
 pytestmark = [
     pytest.mark.runbook(layer="stuck-video", section="§9"),
@@ -107,13 +108,17 @@ class _Context:
         tenant, _ = self.tenant(vid)
         return template.replace("{tenant}", tenant or "<tenant>").replace("{id}", str(vid))
 
-    def enqueue_text(self, vid: int) -> str:
+    def enqueue_text(self, vid: int, message: MessageInference) -> str:
         if self.api_log is None:
             return "?"
         if vid in self.api_log.enqueued:
             ts = self.api_log.enqueued[vid]
             return ts.strftime("%H:%M:%S") if ts is not None else "✓"
-        return "✗ " + self.api_log.enqueue_failures[vid] if vid in self.api_log.enqueue_failures else "✗"
+        if vid in self.api_log.enqueue_failures:
+            return "✗ " + self.api_log.enqueue_failures[vid]
+        if message.reason == "outside-window":
+            return "? (로그 범위 밖)" if self.lang != "en" else "? (outside the log's window)"
+        return "✗"
 
 
 def diagnose(ctx: _Context, vid: int) -> Diagnosis:
@@ -125,13 +130,13 @@ def diagnose(ctx: _Context, vid: int) -> Diagnosis:
     timeline = ctx.worker_log.timelines.get(vid) if ctx.worker_log is not None else None
     skipped = timeline.skip_reason if timeline is not None and timeline.stage == Stage.SKIPPED else None
     message = infer(vid, worker_log=ctx.worker_log, api_log=ctx.api_log, queue=ctx.queue, now=ctx.now,
-                    visibility=ctx.visibility)  # fmt: skip
+                    visibility=ctx.visibility, uploaded_at=row.updated_at if row is not None else None)  # fmt: skip
     lock = _ttl(keys.lock_ttl_seconds) if keys is not None and keys.lock_present else "—"
     cancel = _ttl(keys.cancel_ttl_seconds) if keys is not None and keys.cancel_present else "—"
     if keys is not None and "cancel" in getattr(keys, "unknown", ()):
         cancel = "?"  # the cancel key names the video's tenant, and it is not known
     phase = _phase(timeline, ctx.lang)
-    enqueue = ctx.enqueue_text(vid)
+    enqueue = ctx.enqueue_text(vid, message)
     words = ("락", "취소", "로그") if ctx.lang != "en" else ("lock", "cancel", "log")
     evidence_line = (
         f" [DB {status} · {words[0]} {lock} · {words[1]} {cancel} · {message.label(ctx.lang)} · "
@@ -215,9 +220,13 @@ def _cause(
         )
         return "status-not-uploaded"
     if status == "UPLOADED" and message.state == MessageState.GONE and message.reason == "elsewhere":
-        # Enqueued, never received by this worker, and the queue is empty: the message went elsewhere.
-        facts.update(api_container=t.api_container)
-        return "no-message-received"
+        # Enqueued, never received by this worker, and the queue is empty: the message went elsewhere, unless
+        # the worker log does not reach back to the enqueue (its receipt may be in the part not read).
+        at = message.enqueued_at
+        misses = at is None or ctx.worker_log is None or ctx.worker_log.covers(at) is not True
+        if refutation("no-message-received", ["worker-log-misses-enqueue"] if misses else []) is None:
+            facts.update(api_container=t.api_container)
+            return "no-message-received"
     return None
 
 

@@ -7,6 +7,7 @@ Nothing here reads options or the environment itself; fixtures do that and pass 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -67,8 +68,29 @@ def aws_client(
             endpoint_url=endpoint_url or None,
             config=Config(**options),
         )
+    _quiet_response_bodies()
     # Read-only guard (runbook.guard): refuses non-read operations while enabled (live mode).
     return guard.guard_boto_client(client)
+
+
+class _NoResponseBodies(logging.Filter):
+    """botocore logs every response body at DEBUG: ``GetFunctionConfiguration``'s is the Lambda's whole
+    environment, secrets included, and ``--log-level=DEBUG`` would carry it into the report. Headers and the
+    request line stay; the body is replaced by a note."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Response body"):
+            record.msg, record.args = "Response body: (not logged by the runbook suite: it may hold secrets)", ()
+        return True
+
+
+_BODY_FILTER: Final = _NoResponseBodies()
+
+
+def _quiet_response_bodies() -> None:
+    parsers = logging.getLogger("botocore.parsers")
+    if _BODY_FILTER not in parsers.filters:
+        parsers.addFilter(_BODY_FILTER)
 
 
 _SESSION_LOCK = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import datetime, timedelta
 
 from runbook import production
 from runbook.config import Side
@@ -19,6 +20,14 @@ def restart_worker(t: Target) -> str:
             f"--auto-scaling-group-name {t.asg_name}"
         )
     return f"워커 프로세스(/{t.worker_process}/) 재시작"
+
+
+def replace_instance(t: Target, instance_id: str) -> str:
+    """asg: one instance without a worker is replaced by the group (a fresh one runs the user data again)."""
+    return (
+        f"aws autoscaling terminate-instance-in-auto-scaling-group --region {t.api.region or '<region>'} "
+        f"--instance-id {instance_id} --no-should-decrement-desired-capacity"
+    )
 
 
 def start_worker(t: Target, deployment: str) -> str:
@@ -57,3 +66,33 @@ def ffmpeg_check(t: Target) -> str:
     if "docker" in t.deployments:
         return f"docker exec {t.worker_container} ffmpeg -version"
     return "ffmpeg -version  # 워커와 같은 PATH에서"
+
+
+def find_in_log(spec: str, video_id: int, when: datetime) -> str:
+    """How to look for ``video_id``'s lines around ``when`` in a log outside the window a run read."""
+    frm, to = when - timedelta(minutes=10), when + timedelta(minutes=10)
+    grep = shlex.quote(f"video_id={video_id}")
+    if spec.startswith("docker:"):
+        name = spec[len("docker:") :]
+        return (
+            f"docker logs -t --since {frm:%Y-%m-%dT%H:%M:%SZ} --until {to:%Y-%m-%dT%H:%M:%SZ} {name} 2>&1 | grep {grep}"
+        )
+    if spec.startswith("cloudwatch:"):
+        group = shlex.quote(spec[len("cloudwatch:") :])
+        pattern = shlex.quote(f'"video_id={video_id}"')
+        return (
+            f"aws logs filter-log-events --log-group-name {group} --start-time {int(frm.timestamp() * 1000)} "
+            f"--end-time {int(to.timestamp() * 1000)} --filter-pattern {pattern}"
+        )
+    path = spec.removeprefix("file:")
+    return f"zgrep -h {grep} {shlex.quote(path)}*  # 회전된 파일(.1, .gz) 포함 / rotated files included"
+
+
+def logs_elsewhere(specs: tuple[str, ...], option: str, video_id: int, when: datetime) -> str:
+    """What to look at when the logs read do not cover ``when``: each source's older lines, and the sources not
+    given (another API instance, another worker)."""
+    looks = [find_in_log(spec, video_id, when) for spec in specs]
+    if any(spec.startswith(("docker:", "cloudwatch:")) for spec in specs):
+        looks.append("더 긴 범위 / a longer window: --log-since 24h")
+    looks.append(f"다른 인스턴스의 로그도 {option} 로 추가 (여러 번 지정 가능) / add other instances' logs: {option}")
+    return "; ".join(looks)

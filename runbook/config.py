@@ -31,6 +31,38 @@ REQUIRED_WORKER_VARS: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: Every variable the checks read from a program's environment: what :func:`side_from_env` parses, §3's required
+#: names, 부록 B's visibility, boto3's per-service endpoints. The worker's container or process environment is
+#: reduced to these inside the probe that reads it, and a parsed side keeps no other: any other value (a Django
+#: ``SECRET_KEY``, a Sentry DSN, a mail password) never becomes evidence. A check that reads another variable
+#: adds it here (``tests/least_privilege/test_secrets_kept.py`` finds every ``env.get("X")`` of the checks).
+ENV_NEEDED: frozenset[str] = frozenset(
+    {
+        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_AUTO_SCALING",
+        "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_EVENTBRIDGE",
+        "AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_ENDPOINT_URL_SSM",
+        "VIDEO_SQS_QUEUE_NAME",
+        "REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_USERNAME", "REDIS_PASSWORD",
+        "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
+        "API_BASE_URL", "INTERNAL_WORKER_TOKEN",
+        "R2_ENDPOINT", "R2_ACCESS_KEY", "R2_SECRET_KEY", "R2_BUCKET", "R2_VIDEO_BUCKET",
+        "VIDEO_WORKER_VISIBILITY",
+        "TZ", "TIME_ZONE", "DJANGO_SETTINGS_MODULE",
+    }
+)  # fmt: skip
+#: The scaler Lambdas' variables the checks may read (the real scaler: lambda_function.py:29-44 of the real
+#: system; 부록 B-4's alternative: ``MAX_INSTANCES_PER_TYPE``; the stand-in's ``QUEUE_NAME``/``ASG_NAME``). The
+#: answer of ``GetFunctionConfiguration`` is reduced to these inside the probe.
+SCALER_ENV_NEEDED: frozenset[str] = frozenset(
+    {
+        "AWS_REGION", "VIDEO_QUEUE", "VIDEO_WORKER_ASG_NAME", "VIDEO_WORKER_ASG_MIN", "VIDEO_WORKER_ASG_MAX",
+        "TARGET_MESSAGES_PER_INSTANCE", "METRIC_NAMESPACE", "METRIC_NAME", "MAX_INSTANCES_PER_TYPE",
+        "QUEUE_NAME", "ASG_NAME",
+    }
+)  # fmt: skip
+
+
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the setting and the reason, never the value."""
 
@@ -72,9 +104,12 @@ class RedisSettings:
     port: int
     db: int
     password: str | None = field(default=None, repr=False)
+    #: An ACL user (``REDIS_USERNAME``; none: Redis's ``default`` user), e.g. the live run's own read-only user.
+    username: str | None = None
 
     def describe(self) -> str:
-        return f"{self.host}:{self.port}/{self.db} (password {secrets.mask(self.password)})"
+        user = f"user {self.username}, " if self.username else ""
+        return f"{self.host}:{self.port}/{self.db} ({user}password {secrets.mask(self.password)})"
 
 
 @dataclass(frozen=True)
@@ -168,6 +203,7 @@ def side_from_env(env: Mapping[str, str], name: str, source: str = "") -> Side:
         port=_int(env, "REDIS_PORT", 6379, source, 1),
         db=_int(env, "REDIS_DB", 0, source, 0, 10_000),
         password=env.get("REDIS_PASSWORD") or None,
+        username=env.get("REDIS_USERNAME", "").strip() or None,
     )
     base = _url(env, "API_BASE_URL", source)
     r2_endpoint = _url(env, "R2_ENDPOINT", source)
@@ -175,7 +211,7 @@ def side_from_env(env: Mapping[str, str], name: str, source: str = "") -> Side:
     secrets.register_env(env)
     return Side(
         name=name,
-        env=dict(env),
+        env={key: value for key, value in env.items() if key in ENV_NEEDED},
         queue_name=(env.get("VIDEO_SQS_QUEUE_NAME") or DEFAULT_QUEUE).strip(),
         region=region,
         aws_endpoint_url=_url(env, "AWS_ENDPOINT_URL", source),
@@ -245,11 +281,11 @@ def parse_video_ids(values: list[str] | tuple[str, ...]) -> tuple[int, ...]:
 
 
 def parse_duration(value: str, setting: str) -> float:
-    """``30m``, ``90s``, ``2h`` or plain seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value or "")
+    """``30m``, ``90s``, ``2h``, ``3d`` or plain seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value or "")
     if not m:
         raise ConfigError(setting, "expected a duration like 30m, 90s or 2h")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 def log_zone(explicit: str | None, env: Mapping[str, str] | None) -> tuple[tzinfo, str]:

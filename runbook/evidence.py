@@ -12,26 +12,61 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runbook import clients, secrets
-from runbook.config import ConfigError, Side, log_zone, side_from_env
+from runbook import clients, secrets, worker_env
+from runbook.config import ENV_NEEDED, SCALER_ENV_NEEDED, ConfigError, Side, log_zone, side_from_env
 from runbook.findings import unknown
-from runbook.logs import LogSourceError, open_lines, parse_spec, summarize
+from runbook.fleet import evidence as fleet_evidence
+from runbook.logs import LogSourceError, open_lines, parse_spec
+from runbook.logs.multi import expand, summarize_sources
 from runbook.probes import api as api_probe
-from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, sts
+from runbook.probes import asg, cloudwatch, database, docker_, process, r2, redis_, scaler, sqs, ssm, sts
 from runbook.probes.errors import ProbeError
 from runbook.target import Target
 
 log = logging.getLogger(__name__)
 
 
-class NotConfigured(Exception):
-    """The evidence needs a setting that was not given; the check is ``unknown``, never passed."""
+def _probe_error(exc: BaseException | None) -> ProbeError | None:
+    """A task's failure as a :class:`ProbeError` (a log source's too); anything else: None."""
+    if isinstance(exc, LogSourceError):
+        if exc.spec.startswith("cloudwatch:") and exc.reason.startswith("access denied"):
+            # runbook.logs reads a cloudwatch: source with FilterLogEvents only.
+            return ProbeError("log", "denied", str(exc), action="logs:FilterLogEvents")
+        return ProbeError("log", "error", str(exc))
+    return exc if isinstance(exc, ProbeError) else None
 
-    def __init__(self, setting: str) -> None:
+
+#: Newest lines read from one container at most (``docker logs --tail``); the window is --log-since.
+DOCKER_MAX_LINES = 2_000_000
+
+
+def permission_missing(key: str, error: ProbeError) -> None:
+    """``unknown``: the identity that read ``key`` lacks ``error.action``. The worker's side is read with the
+    worker's own keys (from its environment), every other key with the run's identity (docs/permissions)."""
+    unknown(
+        "permission-missing",
+        dependency=error.dependency,
+        action=error.action,
+        who="워커의 자격 증명" if key.endswith(".worker") else "실행 계정",
+        who_en="the worker's credentials" if key.endswith(".worker") else "the run's identity",
+        error=error.detail,
+    )
+
+
+class NotConfigured(Exception):
+    """The evidence needs a setting that was not given; the check is ``unknown``, never passed.
+
+    ``reason``/``facts``: the unknown text to show (default ``not-configured`` naming the setting), e.g. the
+    command to run by hand when the fleet's logs were not read."""
+
+    def __init__(self, setting: str, reason: str = "not-configured", **facts: object) -> None:
         super().__init__(setting)
         self.setting = setting
+        self.reason = reason
+        self.facts: dict[str, object] = {"setting": setting, **facts}
 
 
 Task = Callable[[], Any]
@@ -47,6 +82,7 @@ _SERVICE_ENDPOINT_VARS = {
     "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
     "cloudwatch": "AWS_ENDPOINT_URL_CLOUDWATCH",
     "logs": "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "ssm": "AWS_ENDPOINT_URL_SSM",
 }
 
 
@@ -65,6 +101,9 @@ _DEPLOYMENT_ONLY: dict[str, str] = {
     "scaler.lambda": "asg",
     "scaler.alt_lambda": "asg",
     "scaler.rule": "asg",
+    "worker.env_ssm": "asg",
+    "fleet": "asg",
+    "fleet.logs": "asg",
 }
 
 
@@ -79,6 +118,8 @@ class Evidence:
         self._futures: dict[str, Future[Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: Refusals a probe survived (the rows read without the tenant join's table): (evidence key, error).
+        self._refused: list[tuple[str, ProbeError]] = []
 
     # -- running ---------------------------------------------------------------------------------------
 
@@ -130,22 +171,48 @@ class Evidence:
         return future.result()
 
     def need(self, key: str) -> Any:
-        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had."""
+        """The value of ``key``, or :class:`~runbook.findings.Unknown` when it could not be had (a refused
+        permission is named: ``permission-missing``)."""
         value, error = self.attempt(key)
         if error is not None:
+            if error.action:
+                permission_missing(key, error)
             unknown("probe-error", dependency=error.dependency, error=str(error), kind=error.kind)
         return value
+
+    def denied(self) -> list[dict[str, str]]:
+        """Every finished piece of evidence the platform refused, with the permission it names (in plan order):
+        the report lists them even where no check needed that evidence this time."""
+        found: list[dict[str, str]] = []
+        for key in self._tasks:
+            future = self._futures.get(key)
+            if future is None or not future.done() or future.cancelled():
+                continue
+            error = _probe_error(future.exception())
+            if error is not None and error.kind == "denied":
+                found.append(
+                    {"evidence": key, "dependency": error.dependency, "permission": error.action or error.detail}
+                )
+        with self._lock:
+            survived = list(self._refused)
+        for key, error in survived:
+            row = {"evidence": key, "dependency": error.dependency, "permission": error.action or error.detail}
+            if row not in found:
+                found.append(row)
+        return found
+
+    def _survived(self, key: str, refused: list[ProbeError]) -> None:
+        with self._lock:
+            self._refused.extend((key, error) for error in refused)
 
     def attempt(self, key: str) -> tuple[Any, ProbeError | None]:
         """``(value, None)`` or ``(None, error)``; a missing setting is always ``Unknown``."""
         try:
             return self.get(key), None
         except NotConfigured as exc:
-            unknown("not-configured", setting=exc.setting)
-        except ProbeError as exc:
-            return None, exc
-        except LogSourceError as exc:
-            return None, ProbeError("log", "error", str(exc))
+            unknown(exc.reason, **exc.facts)
+        except (ProbeError, LogSourceError) as exc:
+            return None, _probe_error(exc)
 
     def keys(self) -> list[str]:
         return list(self._tasks)
@@ -156,6 +223,9 @@ class Evidence:
         t = self.target
         plan: dict[str, Task] = {
             "worker.side": self._worker_side,
+            "worker.env_ssm": self._env_parameter,
+            "fleet": self._fleet,
+            "fleet.logs": self._fleet_logs,
             "sqs.api": lambda: self._queue(t.api),
             "sqs.worker": lambda: self._queue(self.get("worker.side")),
             "sqs.dlq": self._dlq,
@@ -164,21 +234,25 @@ class Evidence:
             "r2.worker": self._r2,
             "redis.api": lambda: redis_.server_info(self._redis(t.api)),
             "redis.worker": lambda: redis_.server_info(self._redis(self.get("worker.side"))),
+            "db.api": lambda: self._db_identity(t.api),
+            "db.worker": lambda: self._db_identity(self.get("worker.side")),
             "videos": self._video_ids,
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
             "videos.progress": self._progress,
-            "log.worker": lambda: self._log(t.worker_log, "--worker-log", self._worker_env),
-            "log.api": lambda: self._log(t.api_log, "--api-log", lambda: t.api.env),
-            "worker.container": lambda: docker_.container(self._docker(), t.worker_container),
+            "log.worker": lambda: self._log("worker", "--worker-log"),
+            "log.api": lambda: self._log("api", "--api-log"),
+            "worker.container": lambda: docker_.container(
+                self._docker(), t.worker_container, keep_env=ENV_NEEDED, observe_env=secrets.register_env
+            ),
             "worker.processes": lambda: process.find_processes(t.worker_process),
             "asg": lambda: asg.asg_info(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.instances": lambda: asg.running_instances(self._aws(t.api, "ec2"), t.worker_tag),
             "asg.policies": lambda: asg.scaling_policies(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.activity": lambda: asg.last_scaling_activity(self._aws(t.api, "autoscaling"), t.asg_name),
             "asg.alarms": lambda: asg.queue_alarms(self._aws(t.api, "cloudwatch"), t.api.queue_name),
-            "scaler.lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.scaler_lambda),
-            "scaler.alt_lambda": lambda: scaler.lambda_function(self._aws(t.api, "lambda"), t.alt_scaler_lambda),
+            "scaler.lambda": lambda: self._lambda(t.scaler_lambda),
+            "scaler.alt_lambda": lambda: self._lambda(t.alt_scaler_lambda),
             "scaler.rule": lambda: scaler.rule(self._aws(t.api, "events"), t.scaler_rule),
             # canary signals: the oldest message's age (a CloudWatch metric) and the stuck-video count (§9)
             "sqs.oldest_age": lambda: cloudwatch.oldest_message_age(self._aws(t.api, "cloudwatch"), t.api.queue_name),
@@ -229,7 +303,14 @@ class Evidence:
         if side.redis.host is None:
             raise NotConfigured(f"REDIS_HOST ({side.name})")
         r = side.redis
-        return clients.redis_client(r.host, r.port, r.password, r.db, self.target.timeout)  # type: ignore[arg-type]
+        return clients.redis_client(
+            r.host,  # type: ignore[arg-type]
+            r.port,
+            r.password,
+            r.db,
+            self.target.timeout,
+            username=r.username,
+        )
 
     def _docker(self) -> Any:
         return clients.docker_client(self.target.timeout)
@@ -244,18 +325,38 @@ class Evidence:
     def _worker_side(self) -> Side:
         t = self.target
         env = t.worker_env
+        source = "worker env: "
+        if env is None and t.worker_env_ssm:
+            env = dict(self.get("worker.env_ssm").env)
+            source = f"SSM parameter {t.worker_env_ssm}: "
         if env is None and "docker" in t.deployments:
             env = self.get("worker.container").env
         if env is None and "local" in t.deployments:
             procs = self.get("worker.processes")
             if procs:
-                env = process.process_env(procs[0].pid)
+                env = process.process_env(procs[0].pid, keep=ENV_NEEDED, observe=secrets.register_env)
         if env is None:
             raise NotConfigured("--worker-env-file")
         try:
-            return side_from_env(env, "worker", "worker env: ")
+            return side_from_env(env, "worker", source)
         except ConfigError as exc:
             raise ProbeError("worker-env", "invalid", str(exc)) from None
+
+    def _lambda(self, name: str) -> Any:
+        # Its environment is reduced to what the checks read, inside the probe: the rest never is evidence.
+        client = self._aws(self.target.api, "lambda")
+        return scaler.lambda_function(client, name, keep_env=SCALER_ENV_NEEDED, observe_env=secrets.register_env)
+
+    def _env_parameter(self) -> Any:
+        """The SSM parameter the instances' user data writes the worker's env file from (asg)."""
+        name = self.target.worker_env_ssm
+        if not name:
+            raise NotConfigured("--worker-env-ssm")
+        parameter = ssm.env_parameter(
+            self._aws(self.target.api, "ssm"), name, parse=worker_env.parse_env_file, keep=worker_env.keep_read
+        )
+        secrets.register_env(parameter.env)  # before anything could print one of them
+        return parameter
 
     def _queue(self, side: Side) -> Any:
         # The region the program's queue client uses (AWS_REGION, else production's default), as it would.
@@ -286,6 +387,13 @@ class Evidence:
         )
         return r2.bucket_access(s3, side.r2.bucket)
 
+    def _db_identity(self, side: Side) -> Any:
+        conn = self._db(side)
+        try:
+            return database.identity(conn)
+        finally:
+            conn.close()
+
     def _video_ids(self) -> tuple[int, ...]:
         t = self.target
         if t.video_ids:
@@ -293,9 +401,11 @@ class Evidence:
         conn = self._db(t.api)
         try:
             # Every stuck video, up to 10,000: §9 diagnoses them all in one table (a few round trips per 1,000).
-            rows = database.stuck_videos(conn, t.video_table, t.stuck_after, limit=10_000)
+            refused: list[ProbeError] = []
+            rows = database.stuck_videos(conn, t.video_table, t.stuck_after, limit=10_000, refused=refused)
         finally:
             conn.close()
+        self._survived("videos", refused)
         self._discovered = {row.id: row for row in rows}  # "videos.rows" needs not read them again
         return tuple(row.id for row in rows)
 
@@ -305,10 +415,12 @@ class Evidence:
         if discovered is not None:
             return dict(discovered)
         conn = self._db(self.target.api)
+        refused: list[ProbeError] = []
         try:
-            return database.video_rows(conn, self.target.video_table, ids)
+            return database.video_rows(conn, self.target.video_table, ids, refused=refused)
         finally:
             conn.close()
+            self._survived("videos.rows", refused)
 
     def _tenants(self) -> dict[int, Any]:
         """Each video's tenant: the database row's (video → session → lecture → tenant), else the tenant the
@@ -361,10 +473,13 @@ class Evidence:
     def _stuck_videos(self) -> Any:
         """Every video stuck longer than ``--stuck-after`` (up to 1,000), whatever ``--video-id`` says."""
         conn = self._db(self.target.api)
+        refused: list[ProbeError] = []
         try:
-            return database.stuck_videos(conn, self.target.video_table, self.target.stuck_after, limit=1000)
+            t = self.target
+            return database.stuck_videos(conn, t.video_table, t.stuck_after, limit=1000, refused=refused)
         finally:
             conn.close()
+            self._survived("videos.stuck", refused)
 
     def _worker_env(self) -> Any:
         """The worker's environment if it can be had (for the zone of its log's timestamps), else ``None``."""
@@ -374,20 +489,62 @@ class Evidence:
             return None
         return side.env
 
-    def _log(self, spec: str | None, option: str, env: Callable[[], Any]) -> Any:
-        if not spec:
+    def _fleet(self) -> Any:
+        return fleet_evidence.fleet(self._aws(self.target.api, "ec2"), self.get("asg"), self.target.worker_container)
+
+    def _fleet_logs(self) -> Any:
+        t = self.target
+        if t.asg_logs != "ssm":
+            try:
+                fleet = self.get("fleet")
+            except (ProbeError, NotConfigured):
+                fleet = None  # the command is printed without instance ids then
+            raise NotConfigured("--asg-logs ssm", "fleet-logs-off", **fleet_evidence.hand_facts(t, fleet))
+        return fleet_evidence.fleet_logs(self._aws(t.api, "ssm"), self.get("fleet"), t)
+
+    def _log(self, side: str, option: str) -> Any:
+        """One summary of every source of ``side`` (docker patterns expanded), their lines merged by time; on
+        the asg deployment with no worker log given, each instance's ``docker logs`` (``--asg-logs ssm``)."""
+        specs = self.target.log_specs(side)
+        if not specs and side == "worker" and "asg" in self.target.deployments:
+            return fleet_evidence.merged_log(self.get("fleet.logs"))
+        if not specs:
             raise NotConfigured(option)
-        _check_text_file(spec)
+        for spec in specs:
+            _check_text_file(spec)
         # Naive timestamps (a file of the real worker's lines) are read in the program's zone; docker's and
         # CloudWatch's own stamps carry theirs.
         explicit = self.target.log_timezone
-        zone, _ = log_zone(explicit, None if explicit else env())
-        docker_client = self._docker() if spec.startswith("docker:") else None
-        logs_client = self._aws(self.target.api, "logs") if spec.startswith("cloudwatch:") else None
-        with open_lines(
-            spec, timeout=self.target.timeout, docker_client=docker_client, logs_client=logs_client
-        ) as lines:
-            return summarize(lines, source=spec, tz=zone)
+        if explicit:
+            zone, _ = log_zone(explicit, None)
+        else:
+            zone, _ = log_zone(None, self._worker_env() if side == "worker" else self.target.api.env)
+        docker_client = self._docker() if any(s.startswith("docker:") for s in specs) else None
+        logs_client = self._aws(self.target.api, "logs") if any(s.startswith("cloudwatch:") for s in specs) else None
+        expanded = [name for spec in specs for name in expand(spec, docker_client, self.target.timeout)]
+        # Remote sources hold weeks: read the last --log-since, newest first, bounded in lines/pages and time.
+        # A file is read whole (a local read; its coverage says where it begins).
+        since = datetime.now(UTC) - timedelta(seconds=self.target.log_since)
+        budget = max(30.0, 10 * self.target.timeout)
+        opened: list[Any] = []
+        try:
+            for spec in expanded:
+                remote = spec.startswith(("docker:", "cloudwatch:"))
+                opened.append(
+                    open_lines(
+                        spec,
+                        timeout=self.target.timeout,
+                        docker_client=docker_client,
+                        logs_client=logs_client,
+                        since=since if remote else None,
+                        max_lines=DOCKER_MAX_LINES if spec.startswith("docker:") else None,
+                        budget=budget if remote else None,
+                    )
+                )
+            return summarize_sources(opened, source=", ".join(specs), tz=zone)
+        finally:
+            for lines in opened:
+                lines.close()
 
 
 #: Leading bytes of compressed files (a rotated ``worker.log.1.gz`` given by mistake).

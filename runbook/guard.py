@@ -5,7 +5,8 @@ guard sits one level lower, on the clients themselves, so that a future check th
 (``sqs.receive_message(...)``, ``r.delete(...)``, ``conn.execute("UPDATE ...")``) is stopped too:
 
 - boto3: a ``before-parameter-build`` handler refuses every operation that is not ``Get*``, ``Describe*``,
-  ``List*``, ``Head*`` (or ``FilterLogEvents``) before anything is signed or sent;
+  ``List*``, ``Head*`` (or ``FilterLogEvents``) before anything is signed or sent; one ``ssm:SendCommand`` of
+  exactly the fleet's read-only log command passes inside ``runbook.guard_commands.allow_run_command``;
 - Redis: the connection class refuses every command outside an allow-list of reads (pipelines included);
 - SQL: cursors refuse any statement that is not a read (``SELECT``/``WITH``/``SHOW``/reading ``PRAGMA``s),
   on top of the read-only connection the database itself enforces (sqlite ``mode=ro``, PostgreSQL
@@ -36,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import psycopg
+
+from runbook import guard_commands
 
 _state = {"enabled": False}
 _Client = TypeVar("_Client")
@@ -148,10 +151,12 @@ def aws_operation_is_read(operation: str) -> bool:
     return operation.startswith(AWS_READ_PREFIXES) or operation in AWS_READ_OPERATIONS
 
 
-def _refuse_aws(model: Any = None, **_: Any) -> None:
+def _refuse_aws(model: Any = None, params: Any = None, **_: Any) -> None:
     if not guard_enabled() or model is None:
         return
     operation = str(getattr(model, "name", ""))
+    if operation == "SendCommand" and guard_commands.permits(params):
+        return  # the fleet's read-only log command, allowed once by its exact shape (runbook.guard_commands)
     if not aws_operation_is_read(operation):
         service = str(getattr(getattr(model, "service_model", None), "service_name", "aws"))
         raise MutationRefused(service, operation)

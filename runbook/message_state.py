@@ -97,6 +97,7 @@ REASONS: dict[str, dict[str, str]] = {
         "elsewhere-in-flight": "API enqueue {enqueued}, 이 워커 로그엔 수신 없음, 큐에 in flight 있음 — 다른 소비자?",
         "elsewhere": "API enqueue {enqueued}, 수신 기록 없음, 큐 비어 있음 — 다른 소비자/큐로 감",
         "never-enqueued": "API 로그에 enqueue 없음 — 메시지가 보내지지 않음",
+        "outside-window": "업로드 시각이 읽은 API 로그 범위 밖 — enqueue 여부 모름",
         "enqueue-failed": "API enqueue 실패 — 메시지 없음",
         "counters-none-in-flight": "로그상 처리 중이나 큐 in flight 0 — 삭제됨",
         "counters-none-visible": "로그상 대기 중이나 큐 visible 0, in flight 0 — 삭제됨",
@@ -120,6 +121,7 @@ REASONS: dict[str, dict[str, str]] = {
         "another consumer?",
         "elsewhere": "enqueued {enqueued}, never received, the queue is empty: went to another consumer or queue",
         "never-enqueued": "no enqueue line in the API log: never sent",
+        "outside-window": "the upload is outside the window of the API log read: enqueued or not, unknown",
         "enqueue-failed": "the API's enqueue failed: no message",
         "counters-none-in-flight": "the log says running but the queue has 0 in flight: deleted",
         "counters-none-visible": "the log says waiting but the queue has 0 visible and 0 in flight: deleted",
@@ -154,13 +156,15 @@ def infer(
     queue: Any | None,
     now: datetime,
     visibility: int = WORKER_VISIBILITY,
+    uploaded_at: datetime | None = None,
 ) -> MessageInference:
     """The message state of ``video_id`` from the logs' summaries (``LogSummary``) and the queue (``QueueInfo``);
-    any of them may be ``None`` (not configured or unreadable)."""
+    any of them may be ``None`` (not configured or unreadable). ``uploaded_at`` (the row's time) lets a missing
+    enqueue line count only where the API log covers the upload; without it, the API log is taken as complete."""
     timeline = worker_log.timelines.get(video_id) if worker_log is not None else None
     enqueued = api_log.enqueued.get(video_id) if api_log is not None else None
     restarted = worker_log.last_line.get(EventKind.STARTED, 0) if worker_log is not None else 0
-    guess = _from_logs(video_id, timeline, api_log, enqueued, queue, now, visibility, restarted)
+    guess = _from_logs(video_id, timeline, api_log, enqueued, queue, now, visibility, uploaded_at, restarted)
     return _capped(guess, queue)
 
 
@@ -172,6 +176,7 @@ def _from_logs(
     queue: Any,
     now: datetime,
     visibility: int,
+    uploaded_at: datetime | None = None,
     restarted: int = 0,
 ) -> MessageInference:
     if timeline is not None and timeline.received:
@@ -201,6 +206,9 @@ def _from_logs(
     if api_log is not None and video_id in api_log.enqueue_failures and enqueued is None:
         return MessageInference(MessageState.GONE, "enqueue-failed")
     if enqueued is None and api_log is not None and video_id not in api_log.enqueued:
+        if uploaded_at is not None and api_log.covers(uploaded_at) is not True:
+            # A log that begins after the upload (rotated) or misses its API instance cannot say "never sent".
+            return MessageInference(MessageState.UNKNOWN, "outside-window")
         return MessageInference(MessageState.GONE, "never-enqueued")
     if queue is None or (enqueued is None and api_log is None):
         return MessageInference(MessageState.UNKNOWN, "no-evidence", enqueued)

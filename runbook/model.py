@@ -13,7 +13,18 @@ LayerState = Literal["ok", "warn", "fail", "unknown"]
 
 #: layer id -> (runbook section, causes). Order is the runbook's order, used for ties.
 LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "worker-process": ("§1", ("worker-not-running", "no-inservice-instances")),
+    "worker-process": (
+        "§1",
+        (
+            "worker-not-running",
+            "no-inservice-instances",
+            # issue 18: one InService instance without a worker, from its boot output or its worker log
+            "docker-run-failed",
+            "ecr-login-failed",
+            "boot-script-failed",
+            "env-file-empty",
+        ),
+    ),
     "queue": (
         "§2",
         (

@@ -15,6 +15,7 @@ from html import escape
 from runbook import diagram
 from runbook.history import Run, strip_html
 from runbook.model import LAYERS, CheckResult
+from runbook.render_fleet import fleet_table
 from runbook.secrets import scrub
 from runbook.signals import Signal, figure
 from runbook.texts import LABELS
@@ -295,7 +296,9 @@ def _check(r: CheckResult, lang: str) -> str:
     fix = f'<code class="rb-cmd">{escape(scrub(r.remediation))}</code>' if r.remediation else ""
     message = f'<div class="rb-msgline">{escape(scrub(r.message))}</div>' if r.message else ""
     table = r.evidence.get("table")
-    rows = video_table(table, lang) if isinstance(table, Mapping) else ""
+    rows = ""
+    if isinstance(table, Mapping):
+        rows = fleet_table(table, lang) if table.get("kind") == "fleet" else video_table(table, lang)
     return (
         f'<div class="rb-check" data-outcome="{r.outcome}"><span class="rb-oc" style="color:{_COLORS[state]}">'
         f"{diagram.ICONS[state]} {escape(labels[r.outcome])}</span>{escape(r.section)}{cause}{message}{fix}{rows}"
@@ -396,6 +399,7 @@ def html_block(
     history: Sequence[Run] | None = None,
     checked_at: str = "",
     signals: Mapping[str, Signal] | None = None,
+    log_windows: Sequence[str] = (),
 ) -> str:
     """The report's first screen (verdict + diagram) and everything under it, as one HTML fragment."""
     labels = LABELS[lang]
@@ -414,6 +418,12 @@ def html_block(
     if timelines is not None:
         rows = "".join(_timeline(row, lang) for row in timelines) or f"<p>{escape(labels['timelines_none'])}</p>"
         parts.append(f'<section id="rb-timelines"><h3>{escape(labels["timelines"])}</h3>{rows}</section>')
+    if log_windows:
+        items = "".join(f"<li>{escape(scrub(line))}</li>" for line in log_windows)
+        parts.append(
+            f'<section class="rb-services" id="rb-log-windows"><h3>{escape(labels["log_windows"])}</h3>'
+            f'<ul class="rb-list">{items}</ul></section>'
+        )
     if services:
         items = "".join(f"<li>{escape(k)}: {escape(scrub(val))}</li>" for k, val in services.items())
         parts.append(
@@ -424,7 +434,9 @@ def html_block(
     return "".join(parts)
 
 
-def terminal_block(v: Verdict, lang: str = "ko", *, signals: Mapping[str, Signal] | None = None) -> list[str]:
+def terminal_block(
+    v: Verdict, lang: str = "ko", *, signals: Mapping[str, Signal] | None = None, log_windows: Sequence[str] = ()
+) -> list[str]:
     """Lines for the end of the terminal output."""
     labels = LABELS[lang]
     lines = []
@@ -447,4 +459,5 @@ def terminal_block(v: Verdict, lang: str = "ko", *, signals: Mapping[str, Signal
     if signals:
         shown = [f"{labels.get('signal_' + n, n)} {figure(s)} [{s.state}]" for n, s in signals.items()]
         lines.append(f"  {labels['signals']}: " + " · ".join(shown))
+    lines.extend(f"  {labels['log_windows']}: {scrub(window)}" for window in log_windows)
     return lines

@@ -19,8 +19,18 @@ class Target:
     deployments: tuple[str, ...] = ()
     worker_env: dict[str, str] | None = field(default=None, repr=False)
     worker_env_source: str | None = None
-    worker_log: str | None = None
+    #: asg: the SSM parameter the instances' user data writes the worker's env file from (when no env file).
+    worker_env_ssm: str | None = None
+    #: asg: how the suite reads the instances' worker logs: ``"ssm"`` (one read-only Run Command per
+    #: instance, opt-in) or ``None`` (log-based checks are unknown, with the command to run by hand).
+    asg_logs: str | None = None
+    #: asg: ``docker logs --since`` window of that command, in seconds.
+    asg_logs_since: float = 7200.0
+    worker_log: str | None = None  # the first (often only) source of each side
     api_log: str | None = None
+    #: Every source of each side (several API instances, several workers); empty: just ``worker_log``/``api_log``.
+    worker_logs: tuple[str, ...] = ()
+    api_logs: tuple[str, ...] = ()
     worker_container: str = "academy-video-worker"
     api_container: str = "academy-api"
     worker_process: str = "video_worker"
@@ -44,6 +54,8 @@ class Target:
     #: role); without it those checks are ``unknown`` rather than run with the suite's own credentials.
     worker_role_arn: str | None = None
     stuck_after: float = 1800.0
+    #: docker: and cloudwatch: logs are read this many seconds back from now, newest first (``--log-since``).
+    log_since: float = 6 * 3600.0
     #: 부록 B 0: an encode running this long while short jobs wait visible is "long".
     long_job_after: float = 600.0
     timeout: float = 3.0
@@ -51,3 +63,8 @@ class Target:
     log_timezone: str | None = None
     lang: str = "ko"
     services: dict[str, str] = field(default_factory=dict)
+
+    def log_specs(self, side: str) -> tuple[str, ...]:
+        """Every log source of ``side`` (``"api"`` or ``"worker"``)."""
+        many, one = (self.api_logs, self.api_log) if side == "api" else (self.worker_logs, self.worker_log)
+        return many or ((one,) if one else ())

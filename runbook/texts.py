@@ -221,12 +221,29 @@ CAUSES: dict[str, Text] = {
 UNKNOWN: dict[str, Text] = {
     "not-configured": Text("설정 없음: {setting}", "not configured: {setting}", "{setting} 을(를) 지정하세요"),
     "probe-error": Text("{dependency} 확인 불가: {error}", "{dependency} could not be checked: {error}", ""),
+    "permission-missing": Text(
+        "{dependency} 확인 불가: {who}에 {action} 권한 없음 — 장애가 아니라 권한 부족 ({error})",
+        "{dependency} could not be checked: {who_en} lacks the permission {action}, not a fault ({error})",
+        "grant {action} to {who_en} (docs/permissions/README.md)",
+    ),
     "no-datapoints": Text(
         "CloudWatch 지표 {metric} ({queue})에 최근 {minutes}분 데이터 없음 — 추정하지 않음",
         "CloudWatch metric {metric} ({queue}) has no datapoints in the last {minutes} min: not guessed",
         "aws cloudwatch get-metric-statistics --region {region} --namespace AWS/SQS --metric-name {metric} "
         "--dimensions Name=QueueName,Value={queue} --statistics Maximum --period 60 "
         "--start-time $(date -u -d '-{minutes} min' +%FT%TZ) --end-time $(date -u +%FT%TZ)",
+    ),
+    "identity-unreadable": Text(
+        "{what}: API와 워커가 같은 서버를 보는지 확인 불가 ({why}) — 이름 비교는 하지 않음 (API {api}, 워커 {worker})",
+        "{what}: cannot tell whether the API and the worker reach the same server ({why}); names are not compared "
+        "(API {api}, worker {worker})",
+        "{look}",
+    ),
+    "log-window": Text(
+        "video_id={video_id}: {what} 시각 {when}이(가) 읽은 로그 범위 밖 ({window}) — `{line}` 줄이 없다는 것은 증거가 아님",
+        "video_id={video_id}: the {what_en} at {when} is outside the window of the logs read ({window}): "
+        "the absence of `{line}` proves nothing",
+        "{look}",
     ),
     "not-deployment": Text(
         "배포 방식이 지정되지 않음 ({deployment} 확인 생략)",
@@ -404,6 +421,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signal_dlq_depth": "DLQ 메시지",
         "signal_stuck_videos": "멈춘 영상",
         "signal_canary_seconds": "카나리 enqueue→READY",
+        "log_windows": "읽은 로그 범위",
     },
     "en": {
         "healthy": "Healthy: every layer verified",
@@ -472,5 +490,20 @@ LABELS: dict[str, dict[str, str]] = {
         "signal_dlq_depth": "DLQ messages",
         "signal_stuck_videos": "stuck videos",
         "signal_canary_seconds": "canary enqueue→READY",
+        "log_windows": "log window read",
     },
 }
+
+
+def _merge_fleet_texts() -> None:
+    """The ASG fleet's texts (issue 18) live in :mod:`runbook.texts_fleet`."""
+    from runbook import texts_fleet
+
+    CAUSES.update({key: Text(*value) for key, value in texts_fleet.CAUSES.items()})
+    UNKNOWN.update({key: Text(*value) for key, value in texts_fleet.UNKNOWN.items()})
+    FIX_EN.update(texts_fleet.FIX_EN)
+    for lang, labels in texts_fleet.LABELS.items():
+        LABELS[lang].update(labels)
+
+
+_merge_fleet_texts()

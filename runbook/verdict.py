@@ -29,6 +29,15 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "enqueue-failed": frozenset({"no-message-received", "enqueue-not-logged"}),
     "enqueue-not-logged": frozenset({"no-message-received"}),
     "worker-not-running": frozenset({"no-message-received", "long-job-blocking", "queue-backlog"}),
+    # issue 18: an instance that booted without a worker (its boot output, or its worker's config error while
+    # the parameter is complete) has no consumer: what a stopped worker explains, it explains too.
+    **{
+        boot: frozenset({"worker-not-running", "no-message-received", "long-job-blocking", "queue-backlog"})
+        for boot in ("docker-run-failed", "ecr-login-failed", "boot-script-failed")
+    },
+    "env-file-empty": frozenset(
+        {"config-error-logged", "worker-not-running", "no-message-received", "long-job-blocking", "queue-backlog"}
+    ),
     "no-inservice-instances": frozenset({"no-message-received", "worker-not-running", "long-job-blocking"}),
     "r2-credentials-invalid": frozenset({"job-failed", "processing-exception", "dlq-not-empty"}),
     "processing-exception": frozenset({"job-failed", "dlq-not-empty"}),
@@ -59,6 +68,43 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "dlq-not-empty": frozenset({"stuck-videos"}),
 }
 
+#: fact -> the causes whose premise it contradicts (issue 16, "evidence refutes"). EXPLAINS orders causes that
+#: both hold; this says when one does not hold at all. A check that has the fact about a video does not name
+#: the cause for that video: its premise is false.
+REFUTES: dict[str, frozenset[str]] = {
+    # §6 and §5's premise is "the message never reached the queue / the worker": a worker that logged
+    # SQS_MESSAGE_RECEIVED for the video received it, so the API sent it, whatever one API instance's log says.
+    "worker-received": frozenset({"enqueue-not-logged", "no-message-received"}),
+}
+
+#: fact -> the causes whose evidence it voids: the cause may hold, but what was read cannot show it, so the
+#: check is ``unknown`` (with what to look at), never failed. These causes rest on a line's *absence*, and a
+#: log proves an absence only inside the time window it covers (``runbook.logs.coverage``).
+VOIDS: dict[str, frozenset[str]] = {
+    # The upload happened outside what the API log(s) cover: rotated, another instance, a --log-since window.
+    "api-log-misses-upload": frozenset({"enqueue-not-logged"}),
+    # The enqueue happened before the worker log begins (or after it ends): its receipt may be outside.
+    "worker-log-misses-enqueue": frozenset({"no-message-received"}),
+}
+
+
+def refutation(cause: str, facts: Iterable[str]) -> tuple[str, str] | None:
+    """How ``facts`` (names of :data:`REFUTES` / :data:`VOIDS`) bear on ``cause``.
+
+    ``("refuted", fact)``: the cause's premise is false, the check passes for it. ``("unknown", fact)``: the
+    evidence for the cause cannot stand, the check cannot judge. ``None``: nothing stands in its way. A refuting
+    fact outweighs a voiding one (a receipt settles what a rotated log leaves open).
+    """
+    held = list(facts)
+    for fact in held:
+        if cause in REFUTES.get(fact, frozenset()):
+            return "refuted", fact
+    for fact in held:
+        if cause in VOIDS.get(fact, frozenset()):
+            return "unknown", fact
+    return None
+
+
 #: Lower is more fundamental; used only between causes that do not explain each other.
 _ORDER: tuple[str, ...] = (
     "config-missing",
@@ -70,6 +116,10 @@ _ORDER: tuple[str, ...] = (
     "queue-access-denied",
     "db-mismatch",
     "r2-credentials-invalid",
+    "env-file-empty",
+    "ecr-login-failed",
+    "docker-run-failed",
+    "boot-script-failed",
     "worker-not-running",
     "no-inservice-instances",
     "enqueue-failed",

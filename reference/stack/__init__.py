@@ -7,14 +7,16 @@
         stack.worker_log, stack.api_log, stack.deployment, stack.services, stack.backend
 
 ``Stack(backend="embedded"|"containers", faults=(), *, workdir=None, keep_workdir=False, worker_cmd=None,
-worker_image=None, worker_container="academy-video-worker", redis_image="redis:7", postgres_image="postgres:15")``
+worker_image=None, worker_container="academy-video-worker", redis_image="redis:7", postgres_image="postgres:15",
+app=None)``; ``app`` (``hooks.UserCode``): the user's migrations, seed, enqueue and API in place of the stand-in's.
 
 Modules: ``stack`` (Stack and its lifecycle), ``plan`` (what faults change), ``clients`` (helpers mixed
 into Stack: API calls, queue/bucket/Redis/DB views, logs, ``scaler_tick``), ``scenario`` (the flow and its
 bounded wait), ``faults`` + ``fault_steps`` (the CONTRACT fault matrix), ``aws`` (moto AWS + R2 emulators),
 ``moto_server`` (the moto child process, IAM auth enforced), ``redis_``, ``database``, ``containers``,
 ``media`` (ffmpeg, clips, HLS checks), ``processes`` (child processes, ``wait_for``), ``lifecycle``
-(atexit/SIGTERM safety net). No pytest imports.
+(atexit/SIGTERM safety net), ``hooks`` + ``hook_faults`` (the user's own code around the stack, the PR gate).
+No pytest imports.
 """
 
 from reference.stack.faults import FAULTS, HEALTHY, Fault, by_row, resolve

@@ -53,7 +53,7 @@ ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Al
 # Well-formed keys that no moto IAM ever issued: what a stale or mistyped key looks like.
 INVALID_AWS_KEYS = ("AKIAINVALIDSTALEKEY1", "stale/secret/key/that/aws/does/not/know/0000")
 INVALID_R2_KEYS = ("AKIAINVALIDR2KEY0001", "r2/secret/that/r2/does/not/know/000000000")
-AWS_PRELOAD = "iam,sts,sqs,ec2,autoscaling,awslambda,events,cloudwatch"
+AWS_PRELOAD = "iam,sts,sqs,ec2,autoscaling,awslambda,events,cloudwatch,ssm"
 R2_PRELOAD = "iam,s3"
 # moto's IAM calls that create the admin user (create_user, put_user_policy, create_access_key): the only
 # requests a server lets through unsigned, once per stack; every later one must carry the issued keys.

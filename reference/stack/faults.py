@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from reference.stack import aws as awsmod
 from reference.stack.clients import TENANT_ID
-from reference.stack.fault import Fault
+from reference.stack.fault import Fault, Hook
 from reference.stack.fault_steps import (
+    Stack,
     all_of,
     asg_to_zero,
     cancel_flag,
@@ -326,6 +327,55 @@ _F: list[Fault] = [
     ),
 ]
 
+# --- the ASG fleet (issue 18): three instances booted from the user data, one with a broken boot -----------------
+
+FLEET_SIZE = 3
+#: The instance (index among the group's sorted ids) whose boot the fault breaks.
+BROKEN_INSTANCE = 1
+
+
+def _fleet(**boot_faults: str) -> Hook:
+    faults = {int(index[1:]): fault for index, fault in boot_faults.items()}
+    return plan(fleet_size=FLEET_SIZE, asg_desired=FLEET_SIZE, start_worker=False, boot_faults=faults)
+
+
+def _booted(s: Stack) -> bool:
+    return s.fleet is not None and all(
+        (s.fleet.directory / iid / "console.txt").exists() for iid in s.fleet.instance_ids
+    )
+
+
+#: Not a fault: the healthy fleet (row 0 again, judged as production's ASG deployment).
+FLEET = Fault("fleet", 0, "healthy", f"{FLEET_SIZE} instances booted by the user data", healthy_symptom,
+              configure=_fleet())  # fmt: skip
+
+_F += [
+    Fault(
+        "boot-docker-run-failed",
+        24,
+        "worker-process/docker-run-failed",
+        "one of three instances: all three `docker run` tries of the user data fail",
+        all_of(_booted, ready(111)),
+        configure=_fleet(i1="docker-run-failed"),
+    ),
+    Fault(
+        "boot-ecr-login-failed",
+        25,
+        "worker-process/ecr-login-failed",
+        "one of three instances: its role may not log in to ECR; the user data stops",
+        all_of(_booted, ready(111)),
+        configure=_fleet(i1="ecr-login-failed"),
+    ),
+    Fault(
+        "boot-env-file-empty",
+        26,
+        "worker-process/env-file-empty",
+        "one of three instances: its boot-time SSM read is refused, its env file is empty",
+        all_of(_booted, ready(111), wlog("config error")),
+        configure=_fleet(i1="env-file-empty"),
+    ),
+]
+
 FAULTS: dict[str, Fault] = {f.id: f for f in _F}
 
 
@@ -335,6 +385,8 @@ def resolve(fault: str | Fault) -> Fault:
         return fault
     if fault == HEALTHY.id:
         return HEALTHY
+    if fault == FLEET.id:
+        return FLEET
     try:
         return FAULTS[fault]
     except KeyError:

@@ -14,7 +14,8 @@ Three corrections to moto 5.2.1 make it answer like AWS where the rehearsal depe
 at its function): auth errors in JSON for JSON-protocol clients (``json_auth_errors``), SigV4 checks that
 match botocore for bodiless GETs and ``/`` in query strings (``_patch_signature_check``), and
 ``SetDesiredCapacity`` refused outside [MinSize, MaxSize] (``_patch_desired_capacity_bounds``). A fourth
-keeps ``GET /moto-api/data.json`` answering without a Docker engine (``_patch_lambda_dump``).
+keeps ``GET /moto-api/data.json`` answering without a Docker engine (``_patch_lambda_dump``). The fleet's
+console outputs and Run Command answers come from :mod:`reference.stack.fleet_standin` (moto runs nothing).
 """
 
 from __future__ import annotations
@@ -78,8 +79,6 @@ def _patch_signature_check() -> None:
     """moto 5.2 recomputes a SigV4 signature over its parsed request *data* when the body is empty, so a
     bodiless GET to a rest-json service (lambda list_functions / get_function) never matches: botocore
     signed an empty payload. Sign an empty payload for bodiless GET/HEAD/DELETE, as the client did."""
-    from urllib.parse import quote, unquote
-
     from moto.iam import access_control
 
     original = access_control.IAMRequestBase._create_aws_request
@@ -97,17 +96,70 @@ def _patch_signature_check() -> None:
         # signed the strict RFC 3986 form (prefix=hls%2F111%2F): re-escape before recomputing.
         path, sep, query = request.url.partition("?")
         if sep:
-            pairs = (pair.partition("=") for pair in query.split("&") if pair)
-            request.url = (
-                path
-                + "?"
-                + "&".join(
-                    f"{quote(unquote(k), safe='-_.~')}{eq}{quote(unquote(v), safe='-_.~')}" for k, eq, v in pairs
-                )
-            )
+            request.url = path + "?" + _requote(query)
         return request
 
     access_control.IAMRequestBase._create_aws_request = _create_aws_request
+    _patch_presigned_urls()
+
+
+def _requote(query: str) -> str:
+    """A query string in the strict RFC 3986 form botocore signs (werkzeug leaves "/" and the like bare)."""
+    from urllib.parse import quote, unquote
+
+    pairs = (pair.partition("=") for pair in query.split("&") if pair)
+    return "&".join(f"{quote(unquote(k), safe='-_.~')}{eq}{quote(unquote(v), safe='-_.~')}" for k, eq, v in pairs)
+
+
+def _patch_presigned_urls() -> None:
+    """moto 5.2's auth mode reads only the Authorization header: a presigned URL (SigV4 in the query string,
+    what a real worker downloads its source with) makes it fail with KeyError, an HTTP 500. Check it as S3
+    does instead: the key must be one the IAM issued (else InvalidAccessKeyId), the signature the one
+    botocore's ``S3SigV4QueryAuth`` computes over the same request (else SignatureDoesNotMatch). Expiry is
+    not checked (the rehearsal's URLs live seconds)."""
+    from urllib.parse import parse_qsl
+
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from moto.iam import access_control
+
+    base = access_control.IAMRequestBase
+    original_init, original_check = base.__init__, base.check_signature
+
+    def __init__(self, account_id, method, path, data, body, headers, action):
+        query = dict(parse_qsl(path.partition("?")[2], keep_blank_values=True))
+        self._presigned = None
+        if "Authorization" not in headers and "X-Amz-Credential" in query:
+            self._presigned = query
+            # The header moto parses the key, region and service from, made from the query's parts.
+            headers = dict(headers.items())
+            credential, signed = query["X-Amz-Credential"], query.get("X-Amz-SignedHeaders", "host")
+            headers["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed}, "
+                f"Signature={query.get('X-Amz-Signature', '')}"
+            )
+        original_init(self, account_id, method, path, data, body, headers, action)
+
+    def check_signature(self):
+        query = getattr(self, "_presigned", None)
+        if query is None:
+            return original_check(self)
+        auth = S3SigV4QueryAuth(
+            self._access_key.create_credentials(), self._service, self._region, int(query.get("X-Amz-Expires", 3600))
+        )
+        path, _, raw = self._path.partition("?")
+        kept = _requote("&".join(p for p in raw.split("&") if p and not p.startswith("X-Amz-Signature=")))
+        signed = query.get("X-Amz-SignedHeaders", "host").split(";")
+        headers = {k: v for k, v in self._headers.items() if k.lower() in signed and k != "Authorization"}
+        request = AWSRequest(method=self._method, url=path + ("?" + kept if kept else ""), headers=headers)
+        request.context["timestamp"] = query.get("X-Amz-Date", "")
+        expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+        if expected != query.get("X-Amz-Signature"):
+            self._raise_signature_does_not_match()
+        return None
+
+    base.__init__ = __init__
+    base.check_signature = check_signature
 
 
 def _patch_desired_capacity_bounds() -> None:
@@ -172,7 +224,10 @@ def main() -> int:
     _patch_signature_check()
     _patch_desired_capacity_bounds()
     _patch_lambda_dump()
-    app = json_auth_errors(DomainDispatcherApplication(create_backend_app))
+    from reference.stack import fleet_standin  # console output and Run Command answers moto cannot give
+
+    fleet_standin.install()
+    app = fleet_standin.middleware(json_auth_errors(DomainDispatcherApplication(create_backend_app)))
     server = make_server(args.host, 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]

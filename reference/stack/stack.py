@@ -26,7 +26,7 @@ from typing import Any
 
 from reference import db as refdb
 from reference.stack import aws as awsmod
-from reference.stack import containers, lifecycle, media
+from reference.stack import containers, fleet, hooks, lifecycle, media
 from reference.stack.clients import API_USER, TENANT_CODE, TENANT_HOSTS, TENANT_ID, StackClients
 from reference.stack.database import POSTGRES_IMAGE, EmbeddedPostgresDatabase, PostgresDatabase
 from reference.stack.fault import Fault
@@ -38,6 +38,10 @@ from reference.stack.redis_ import REDIS_IMAGE, RedisContainerService, embedded_
 from reference.stack.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _settled(log: str, alive: bool) -> bool:
+    return "Video Worker (SQS) started" in log or "config error" in log or not alive
 
 
 class Stack(StackClients):
@@ -53,11 +57,18 @@ class Stack(StackClients):
         worker_container: str = containers.WORKER_CONTAINER,
         redis_image: str = REDIS_IMAGE,
         postgres_image: str = POSTGRES_IMAGE,
+        app: hooks.UserCode | None = None,
     ) -> None:
         if backend not in ("embedded", "containers"):
             raise ValueError(f"backend must be 'embedded' or 'containers', not {backend!r}")
         self.backend = backend
-        self.faults = [resolve(f) for f in faults]
+        self.app = app  # the user's own schema, seed, enqueue and API in place of the stand-in's (hooks)
+        if app is not None:
+            from reference.stack.hook_faults import faults_for
+
+            self.faults = faults_for(list(faults))
+        else:
+            self.faults = [resolve(f) for f in faults]
         self.worker_cmd = worker_cmd
         self.worker_image = worker_image or (containers.WORKER_IMAGE if backend == "containers" else None)
         self.worker_container_name = worker_container
@@ -90,6 +101,7 @@ class Stack(StackClients):
         self.worker_database: Any = None
         self.api: ManagedProcess | None = None
         self.worker: Any = None
+        self.fleet: Any = None  # reference.stack.fleet.Fleet when plan.fleet_size > 0
         self._started = False
         self._name_lock: containers.NameLock | None = None
         self._closed = False
@@ -136,12 +148,13 @@ class Stack(StackClients):
         self.r2 = awsmod.R2Emulator(self.workdir, self.repo_root)
         self.aws.start()
         self.r2.start()
+        schema = self.app is None  # the user's migrations create theirs
         if self.backend == "embedded":
             self.redis_service = embedded_redis(self.workdir)
-            self.database = EmbeddedPostgresDatabase(self.workdir)
+            self.database = EmbeddedPostgresDatabase(self.workdir, schema=schema)
         else:
             self.redis_service = RedisContainerService(self.redis_image)
-            self.database = PostgresDatabase(self.postgres_image)
+            self.database = PostgresDatabase(self.postgres_image, schema=schema)
         if self.backend == "embedded":
             self.redis_service.start()  # a child process: spawned from this thread (see processes)
             self.database.start()
@@ -161,25 +174,34 @@ class Stack(StackClients):
             extra_queues=tuple(plan.extra_queues),
         )
         self.r2.provision()
+        fleet.serve(self, self.workdir / "fleet")  # instances answer consoles and commands only when registered
         self.metrics = QueueAgePublisher(self.aws).start()  # SQS's CloudWatch metric, as AWS publishes it
         self.worker_database = (
             self.database.other_database(plan.worker_other_db) if plan.worker_other_db else self.database
         )
-        with self.database.connect() as conn:
-            # The deployment's tenant, its hosts, a staff user, a lecture and a session (the API's own data).
-            seeded = refdb.seed_tenant(
-                conn, tenant_id=TENANT_ID, code=TENANT_CODE, hosts=TENANT_HOSTS, username=API_USER,
-                password=self.api_password,
-            )  # fmt: skip
-        self.session_id = seeded["session"]
+        if self.app is None:  # the user's migrations and seed make their own (hooks)
+            with self.database.connect() as conn:
+                # The deployment's tenant, its hosts, a staff user, a lecture and a session (the API's own data).
+                seeded = refdb.seed_tenant(
+                    conn, tenant_id=TENANT_ID, code=TENANT_CODE, hosts=TENANT_HOSTS, username=API_USER,
+                    password=self.api_password,
+                )  # fmt: skip
+            self.session_id = seeded["session"]
         for fault in self.faults:
             fault.prepare(self)
-        self._start_api()
+        if self.app is not None:
+            hooks.start(self)  # the user's migrations, then the user's API (if any)
+        else:
+            self._start_api()
         self._write_worker_env()
+        fleet.publish_worker_env(self)  # where the ASG deployment keeps it (SSM /academy/workers/env)
         self.worker_log = (
             f"docker:{self.worker_container_name}" if self.deployment == "docker" else str(self.workdir / "worker.log")
         )
-        if plan.start_worker:
+        if plan.fleet_size:
+            self.fleet = fleet.Fleet(self).boot()  # the ASG's instances boot like the real user data
+            self._wait_worker_settled()
+        elif plan.start_worker:
             self.start_worker()
             self._wait_worker_settled()
             if plan.stop_worker_after_start:
@@ -189,6 +211,8 @@ class Stack(StackClients):
         for fault in self.faults:
             fault.inject(self)
         self.services = self._describe_services()
+        if self.app is not None:
+            self.services.update(hooks.describe(self))
 
     def _service_env(self) -> dict[str, str]:
         keys, r2keys = self.aws.keys, self.r2.keys
@@ -206,7 +230,7 @@ class Stack(StackClients):
             "R2_ACCESS_KEY": r2keys.access_key_id,
             "R2_SECRET_KEY": r2keys.secret_access_key,
             "R2_BUCKET": awsmod.BUCKET,
-            "R2_VIDEO_BUCKET": awsmod.BUCKET,
+            "R2_VIDEO_BUCKET": awsmod.BUCKET,  # the name the real API's settings read
         }
 
     def _start_api(self) -> None:
@@ -262,18 +286,23 @@ class Stack(StackClients):
         bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
         base_path = media.path_without_ffmpeg(os.environ.get("PATH", "")) if self.plan.ffmpeg == "missing" else None
         penv = python_env(env, path_prefix=[str(bin_dir)], repo_root=self.repo_root, base_path=base_path)
+        cwd = self.repo_root
+        if self.app is not None:  # the user's worker runs like the user's other commands
+            penv, cwd = hooks.user_env(penv), self.app.cwd
         # The marker tells this stack's worker from another rehearsal's on the same machine (xdist).
         argv = self.worker_cmd or [sys.executable, "-m", "reference.video_worker", f"--rehearsal={self.instance}"]
         if self.worker is not None:
             self.worker.stop()
-        self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=self.repo_root).start()
+        self.worker = ManagedProcess("worker", argv, penv, self.workdir / "worker.log", cwd=cwd).start()
+        fleet.register_host(self)  # the group's first instance hosts this worker (console, docker ps, logs)
 
     def _wait_worker_settled(self, timeout: float = 30.0) -> None:
         """Until the worker logged its start line, an SQS failure, or exited (a config error)."""
 
         def settled() -> bool:
-            text = self.worker_log_text()
-            return "Video Worker (SQS) started" in text or "config error" in text or not self.worker_running()
+            if self.fleet is not None:
+                return all(_settled(w.log_text(), w.alive()) for w in self.fleet.workers.values())
+            return _settled(self.worker_log_text(), self.worker_running())
 
         self.wait_for(settled, timeout, "the worker to start (or fail)")
 
@@ -293,7 +322,10 @@ class Stack(StackClients):
     def worker_process_pattern(self) -> str:
         """A regex that matches this stack's local worker process and no other rehearsal's."""
         if self.worker_cmd:
-            return re.escape(" ".join(self.worker_cmd))
+            # What the command became (a script that execs python), while it runs; else what was typed.
+            alive = isinstance(self.worker, ManagedProcess) and self.worker.alive()
+            running = hooks.worker_cmdline(self.worker.pid) if alive else None
+            return f"^{re.escape(running)}$" if running else re.escape(" ".join(self.worker_cmd))
         return rf"video_worker --rehearsal={self.instance}"
 
     def pids(self) -> dict[str, int]:
@@ -301,7 +333,9 @@ class Stack(StackClients):
         procs = [
             self.api,
             self.worker,
+            *(self.fleet.workers.values() if self.fleet is not None else ()),
             getattr(self.redis_service, "process", None),
+            getattr(getattr(self.database, "server", None), "process", None),
             self.aws and self.aws.process,
             self.r2 and self.r2.process,
         ]
@@ -332,6 +366,7 @@ class Stack(StackClients):
         for step in (
             lambda: self.metrics and self.metrics.stop(),
             self._close_worker,
+            lambda: self.fleet and self.fleet.stop(),
             lambda: self.api and self.api.stop(),
             lambda: self.redis_service and self.redis_service.stop(),
             lambda: self.worker_database and self.worker_database.stop(),

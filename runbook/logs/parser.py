@@ -19,11 +19,12 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Protocol, runtime_checkable
 
 from runbook.logs.classify import EventKind, Fields, classify, is_continuation, parse_timestamp
+from runbook.logs.coverage import lines_coverage
 from runbook.logs.errors import LogSourceError
 from runbook.logs.parallel import PARALLEL_MIN_BYTES, available_workers, summarize_range
 from runbook.logs.scan import iter_spans
@@ -160,7 +161,7 @@ def summarize(
         raise TypeError("summarize() takes lines, e.g. open_lines(path) or a list of lines, not one str/bytes")
     summarizer = Summarizer(source, tz=tz)
     if isinstance(lines, LogLines) and _summarize_file(summarizer, lines, workers):
-        return summarizer.result()
+        return _covered(summarizer.result(), lines, tz)
     if isinstance(lines, BlockSource):
         for block in lines.blocks():
             summarizer.feed_block(block)
@@ -170,7 +171,16 @@ def summarize(
     else:
         for line in lines:
             summarizer.feed_line(line)
-    return summarizer.result()
+    return _covered(summarizer.result(), lines, tz)
+
+
+def _covered(summary: LogSummary, lines: object, tz: tzinfo) -> LogSummary:
+    """The summary with the window its source covers: the source's own account (its naive stamps in ``tz``),
+    else the events' stamps."""
+    coverage = lines.coverage(tz) if isinstance(lines, LogLines) else None
+    if coverage is None:
+        coverage = lines_coverage(summary.source, summary.first_ts, summary.last_ts)
+    return replace(summary, coverage=(coverage,))
 
 
 def _summarize_file(summarizer: Summarizer, lines: LogLines, workers: int | None) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from runbook.logs.coverage import ReadState
 from runbook.logs.errors import LogSourceError
 from runbook.logs.scan import chunk_reader, iter_blocks
 
@@ -52,10 +54,21 @@ def _client(spec: str, timeout: float) -> Any:
 
 
 def docker_blocks(
-    spec: str, name: str, *, timeout: float, since: datetime | None, client: object | None
+    spec: str,
+    name: str,
+    *,
+    timeout: float,
+    since: datetime | None,
+    client: object | None,
+    tail: int | None = None,
+    state: ReadState | None = None,
+    budget: float | None = None,
 ) -> tuple[Iterator[bytes], Callable[[], None]]:
     """Open the container's log (stdout and stderr, with docker's timestamps, not following).
 
+    ``since`` and ``tail`` bound it from the newest end, as ``docker logs --since --tail`` does: the engine
+    sends the last ``tail`` lines of the window, so a long-running container's older lines are never
+    transferred. ``budget`` bounds the reading time (the newer end is then cut, and ``state`` says so).
     Returns the blocks of its lines and a function closing the stream. The container is looked up
     and the log request sent now, so a missing container or an unreachable engine raises
     :class:`LogSourceError` here rather than on first read.
@@ -73,6 +86,10 @@ def docker_blocks(
         # A naive datetime is UTC, as everywhere in this package (docker would take it as local).
         aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         options["since"] = int(aware.timestamp())
+    if tail is not None:
+        options["tail"] = tail
+    read_at = datetime.now(UTC)
+    deadline = time.monotonic() + budget if budget is not None else None
     try:
         stream = api.containers.get(name).logs(**options)
     except Exception as exc:  # mapped to a one-line reason, details at debug level
@@ -82,8 +99,20 @@ def docker_blocks(
         raise LogSourceError(spec, docker_reason(exc, timeout)) from None
 
     def blocks() -> Iterator[bytes]:
+        lines = 0
         try:
-            yield from iter_blocks(chunk_reader(stream))
+            for block in iter_blocks(chunk_reader(stream)):
+                lines += block.count(b"\n")
+                yield block
+                if deadline is not None and time.monotonic() > deadline:
+                    if state is not None:
+                        state.truncated = True  # the newer end is not read: the window ends at the last line
+                    logger.warning("%s: stopped reading after %.0fs", spec, budget)
+                    return
+            if state is not None and tail is not None and lines >= tail:
+                # The engine sent the last ``tail`` lines: older ones of the window were left out.
+                state.truncated, state.end = True, read_at
+                state.detail = f"last {tail} lines"
         except Exception as exc:  # the stream broke mid-way
             logger.debug("docker log stream of %s broke", name, exc_info=True)
             raise LogSourceError(spec, docker_reason(exc, timeout)) from None

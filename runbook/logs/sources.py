@@ -16,11 +16,12 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 from typing import Final, Literal
 
 from runbook.logs.classify import parse_timestamp
+from runbook.logs.coverage import Coverage, ReadState, Tracker, file_coverage, stream_coverage
 from runbook.logs.errors import LogSourceError
 from runbook.logs.scan import iter_blocks, split_block
 from runbook.logs.source_cloudwatch import cloudwatch_blocks
@@ -32,14 +33,16 @@ logger = logging.getLogger(__name__)
 SourceKind = Literal["file", "docker", "cloudwatch"]
 
 _CONTAINER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # docker's rule for names (and ids)
+#: ``docker:academy-api*``: every container whose name matches (``runbook.logs.multi.expand``).
+_CONTAINER_PATTERN: Final = re.compile(r"[A-Za-z0-9_.*?\[\]-]+")
 _LOG_GROUP: Final = re.compile(r"[A-Za-z0-9._/#-]{1,512}")  # CloudWatch's rule for group names
 
 
 def parse_spec(spec: str) -> tuple[SourceKind, str]:
     """Split a source spec into ``(kind, target)``; raise :class:`LogSourceError` if it is malformed.
 
-    ``docker:NAME`` and ``cloudwatch:GROUP`` name a container and a log group; ``file:PATH`` or any
-    other text is a file path.
+    ``docker:NAME`` and ``cloudwatch:GROUP`` name a container (or a pattern of names: ``docker:academy-api*``)
+    and a log group; ``file:PATH`` or any other text is a file path.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise LogSourceError(
@@ -49,8 +52,10 @@ def parse_spec(spec: str) -> tuple[SourceKind, str]:
         name = spec.removeprefix("docker:")
         if not name:
             raise LogSourceError(spec, "no container name after 'docker:' (as in docker:academy-video-worker)")
-        if _CONTAINER.fullmatch(name) is None:
-            raise LogSourceError(spec, f"{name!r} is not a valid container name")
+        if _CONTAINER.fullmatch(name) is None and (
+            not set("*?[") & set(name) or _CONTAINER_PATTERN.fullmatch(name) is None
+        ):
+            raise LogSourceError(spec, f"{name!r} is not a valid container name or pattern")
         return "docker", name
     if spec.startswith("cloudwatch:"):
         group = spec.removeprefix("cloudwatch:")
@@ -72,8 +77,10 @@ class LogLines(Iterator[bytes]):
         close: Callable[[], None],
         file_range: tuple[str, int, int] | None = None,
         read: Callable[[int], bytes] | None = None,
+        coverage: Callable[[tzinfo], Coverage] | None = None,
     ) -> None:
         self.spec = spec
+        self._coverage = coverage
         self._blocks = blocks
         self._close = close
         self._file_range = file_range
@@ -115,6 +122,11 @@ class LogLines(Iterator[bytes]):
         """
         return None if self._touched or self.closed else self._read
 
+    def coverage(self, tz: tzinfo = UTC) -> Coverage | None:
+        """The time window what was read covers (``runbook.logs.coverage``; naive stamps in ``tz``, the
+        ``--log-timezone``); meaningful once read to the end."""
+        return self._coverage(tz) if self._coverage is not None else None
+
     def close(self) -> None:
         """Release the source (idempotent)."""
         if not self.closed:
@@ -138,7 +150,9 @@ def _file_reason(exc: OSError) -> str:
     return f"cannot read ({exc.strerror or type(exc).__name__})"
 
 
-_Opened = tuple[Iterator[bytes], Callable[[], None], tuple[str, int, int] | None, Callable[[int], bytes]]
+_Opened = tuple[
+    Iterator[bytes], Callable[[], None], tuple[str, int, int] | None, Callable[[int], bytes], os.stat_result
+]
 
 
 def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
@@ -175,7 +189,7 @@ def _open_file(spec: str, path: str, max_bytes: int | None) -> _Opened:
     if regular:
         end = info.st_size if max_bytes is None else min(info.st_size, max_bytes)
         file_range = (path, 0, end)
-    return iter_blocks(read), handle.close, file_range, read
+    return iter_blocks(read), handle.close, file_range, read, info
 
 
 def _after(blocks: Iterator[bytes], since: datetime) -> Iterator[bytes]:
@@ -193,7 +207,7 @@ def _after(blocks: Iterator[bytes], since: datetime) -> Iterator[bytes]:
             yield b"\n".join(kept) + b"\n"
 
 
-def _capped(blocks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
+def _capped(blocks: Iterator[bytes], max_bytes: int, state: ReadState) -> Iterator[bytes]:
     """Stop after ``max_bytes`` bytes, at the end of the last whole line within them."""
     left = max_bytes
     for block in blocks:
@@ -201,6 +215,7 @@ def _capped(blocks: Iterator[bytes], max_bytes: int) -> Iterator[bytes]:
             cut = block.rfind(b"\n", 0, left)
             if cut >= 0:
                 yield block[: cut + 1]
+            state.truncated = True
             return
         left -= len(block)
         yield block
@@ -214,26 +229,57 @@ def open_lines(
     docker_client: object | None = None,
     logs_client: object | None = None,
     max_bytes: int | None = None,
+    max_lines: int | None = None,
+    budget: float | None = None,
 ) -> LogLines:
     """Open a log source and return its lines; raise :class:`LogSourceError` if it cannot be read.
 
     ``timeout`` bounds each request to Docker or AWS. ``since`` keeps the lines stamped from then on
     (docker and CloudWatch filter on their side; a file is filtered by its leading timestamps; a
     naive datetime is UTC). ``max_bytes`` stops reading after that many bytes from the start, as a
-    safety bound. ``docker_client`` (``docker.DockerClient``) and ``logs_client`` (boto3 ``logs``)
-    are built from the environment when not given.
+    safety bound. ``max_lines`` (docker) keeps the newest lines only, and ``budget`` bounds the
+    reading time of a docker or CloudWatch source; CloudWatch reads newest first within its page bound
+    (without ``since``: the last hours). ``docker_client`` (``docker.DockerClient``) and ``logs_client``
+    (boto3 ``logs``) are built from the environment when not given. ``LogLines.coverage()`` says what the
+    read covered.
     """
     kind, target = parse_spec(spec)
-    file_range = read = None
+    file_range = None
+    state = ReadState()
+    read_at = datetime.now(UTC)
+    aware = None if since is None else since if since.tzinfo is not None else since.replace(tzinfo=UTC)
     if kind == "file":
-        blocks, close, file_range, read = _open_file(spec, target, max_bytes)
+        blocks, close, file_range, read, info = _open_file(spec, target, max_bytes)
+        # A file ends where it was last written: a rotated-away file covers nothing after that.
+        read_at = datetime.fromtimestamp(info.st_mtime, UTC)
+        state.truncated = max_bytes is not None and info.st_size > max_bytes
     elif kind == "docker":
-        blocks, close = docker_blocks(spec, target, timeout=timeout, since=since, client=docker_client)
+        blocks, close = docker_blocks(
+            spec, target, timeout=timeout, since=since, client=docker_client, tail=max_lines, state=state,
+            budget=budget,
+        )  # fmt: skip
     else:
-        blocks, close = cloudwatch_blocks(spec, target, timeout=timeout, since=since, client=logs_client)
-    if since is not None and kind == "file":
-        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        blocks, file_range, read = _after(blocks, aware), None, None
+        blocks, close = cloudwatch_blocks(
+            spec, target, timeout=timeout, since=since, client=logs_client, state=state, budget=budget, now=read_at
+        )
+    if aware is not None and kind == "file":
+        blocks, file_range = _after(blocks, aware), None
     if max_bytes is not None and kind != "file":
-        blocks = _capped(blocks, max_bytes)
-    return LogLines(spec, blocks, close, file_range, read)
+        blocks = _capped(blocks, max_bytes, state)
+    if file_range is not None:
+        path, _, end = file_range
+        size, mtime = info.st_size, info.st_mtime
+
+        def coverage(tz: tzinfo) -> Coverage:
+            return file_coverage(spec, path, size, end, mtime, tz)
+
+        return LogLines(spec, blocks, close, file_range, read, coverage)
+    tracker = Tracker(blocks)
+
+    def tracked(tz: tzinfo) -> Coverage:
+        return stream_coverage(
+            spec, tracker, truncated=state.truncated or not tracker.exhausted, read_at=read_at, since=aware,
+            detail=state.detail, known=(state.start, state.end), tz=tz,
+        )  # fmt: skip
+
+    return LogLines(spec, iter(tracker), close, None, None, tracked)

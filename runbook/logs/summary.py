@@ -42,7 +42,7 @@ _SOURCE: Final = frozenset(
 #: Kinds that belong to a video's timeline.
 _PER_VIDEO: Final = frozenset(EventKind) - _API_VIDEO - _SOURCE
 #: Per-video lines that name no video: they belong to the message received last in the stream.
-_ATTRIBUTED: Final = frozenset({EventKind.SKIP_LOCK, EventKind.DOWNLOAD_RETRY})
+ATTRIBUTED: Final = frozenset({EventKind.SKIP_LOCK, EventKind.DOWNLOAD_RETRY})
 #: An enqueue failure line without its reason takes the queue client's error logged this many lines before.
 _REASON_LINES: Final = 8
 #: Bytes of a line kept as its raw timestamp; converted only for the timestamps that are reported.
@@ -160,7 +160,7 @@ class Summarizer:
             self._last_ts = ts
         if kind is _K_RECEIVED:
             self._last_received = vid  # None for a truncated line: better unattributed than wrong
-        elif vid is None and kind in _ATTRIBUTED:
+        elif vid is None and kind in ATTRIBUTED:
             vid = self._last_received
             if vid is None:
                 if kind is _K_SKIP_LOCK:

@@ -10,9 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from runbook.logs.classify import EventKind, Fields
+
+if TYPE_CHECKING:  # coverage.py imports the summarizer, which imports this module
+    from runbook.logs.coverage import Coverage
 
 #: Events kept per video (the most recent ones); older ones are only counted.
 MAX_EVENTS: Final = 32
@@ -166,6 +169,9 @@ class LogSummary:
     credentials: str | None = None  # botocore's "Found credentials in/from ..."
     redis: str | None = None  # "Redis connected: host:port db=N"
     redis_error: str | None = None  # the last Redis failure the program logged
+    #: The time window each source read covers (one per source; see ``runbook.logs.coverage``). Not compared:
+    #: it describes the read (when, how far), not what the log says.
+    coverage: tuple[Coverage, ...] = field(default=(), compare=False)
 
     def stage(self, video_id: int) -> Stage | None:
         """The stage of ``video_id``, or ``None`` when this log never mentions it."""
@@ -175,6 +181,12 @@ class LogSummary:
     def videos(self, stage: Stage) -> tuple[int, ...]:
         """Ids of the videos whose judged attempt stopped at ``stage``, sorted."""
         return tuple(sorted(vid for vid, t in self.timelines.items() if t.stage is stage))
+
+    def covers(self, when: datetime) -> bool | None:
+        """Whether a line written at ``when`` would be in this log (every source of it); ``None``: cannot tell."""
+        from runbook.logs.coverage import covers  # a cycle at import time (see above)
+
+        return covers(self.coverage, when)
 
     def before(self, first: EventKind, then: EventKind) -> bool | None:
         """Whether the first ``first`` line precedes the first ``then`` line; ``None`` if either is absent."""

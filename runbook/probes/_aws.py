@@ -29,6 +29,13 @@ def client_timeout(client: AwsClient) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def _service(client: AwsClient) -> str | None:
+    """The client's service name (``sqs``, ``s3``): the prefix of its IAM actions."""
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    name = getattr(model, "service_name", None)
+    return name if isinstance(name, str) else None
+
+
 def call(client: AwsClient, operation: str, dependency: str, **params: Any) -> dict[str, Any]:
     """Call one read operation; any boto error becomes a :class:`ProbeError`."""
     _check_read_only(operation)
@@ -38,7 +45,7 @@ def call(client: AwsClient, operation: str, dependency: str, **params: Any) -> d
     except ProbeError:
         raise
     except Exception as exc:
-        raise from_boto(exc, dependency, timeout=client_timeout(client)) from exc
+        raise from_boto(exc, dependency, timeout=client_timeout(client), service=_service(client)) from exc
     return response
 
 
@@ -57,4 +64,4 @@ def pages(client: AwsClient, operation: str, dependency: str, **params: Any) -> 
     except ProbeError:
         raise
     except Exception as exc:
-        raise from_boto(exc, dependency, timeout=client_timeout(client)) from exc
+        raise from_boto(exc, dependency, timeout=client_timeout(client), service=_service(client)) from exc

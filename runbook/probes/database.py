@@ -6,6 +6,7 @@ and quoted; ids travel as one bound parameter per batch (``json_each`` / ``= ANY
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -84,7 +85,7 @@ def _run(conn: Connection, sql: str, params: Sequence[Any] = ()) -> tuple[list[s
     return names, rows
 
 
-def _columns(conn: Connection, table: str) -> _Columns:
+def _columns(conn: Connection, table: str, refused: list[ProbeError] | None = None) -> _Columns:
     table_sql = _quote_table(table)
     names, _ = _run(conn, f"SELECT * FROM {table_sql} LIMIT 0")
     lower = {name.lower(): name for name in names}
@@ -92,32 +93,41 @@ def _columns(conn: Connection, table: str) -> _Columns:
         if required not in lower:
             raise ProbeError("database", "not-found", f"not-found: table {table} has no column {required!r}")
     time = next((lower[name] for name in _TIME_COLUMNS if name in lower), None)
-    return _Columns(table_sql=table_sql, hls=lower.get("hls_path"), time=time, tenant=_tenant(conn, lower))
+    tenant = _tenant(conn, lower, [] if refused is None else refused)
+    return _Columns(table_sql=table_sql, hls=lower.get("hls_path"), time=time, tenant=tenant)
 
 
-def _has_columns(conn: Connection, table: str, *names: str) -> bool:
+def _has_columns(conn: Connection, table: str, *names: str, refused: list[ProbeError]) -> bool:
     try:
         found, _ = _run(conn, f'SELECT * FROM "{table}" LIMIT 0')
-    except ProbeError:  # no such table (or not readable): no join through it
+    except ProbeError as exc:  # no such table, or not readable: no join through it
+        if exc.kind == "denied":
+            refused.append(exc)  # the rows are still read; the missing grant is named (permissions_missing)
         return False
     return set(names) <= {name.lower() for name in found}
 
 
-def _tenant(conn: Connection, lower: dict[str, str]) -> tuple[str, str, str]:
-    """How to read a video's tenant: its own column, or production's session → lecture → tenant chain."""
+def _tenant(conn: Connection, lower: dict[str, str], refused: list[ProbeError]) -> tuple[str, str, str]:
+    """How to read a video's tenant: its own column, or production's session → lecture → tenant chain. A
+    table of the chain the identity may not read is appended to ``refused`` (the tenant is then unknown, or
+    its code is)."""
     if "tenant_id" in lower:
         return f'v."{lower["tenant_id"]}"', "NULL", ""
     if "session_id" not in lower:
         return "NULL", "NULL", ""
     session, lecture, tenant = production.SESSION_TABLE, production.LECTURE_TABLE, production.TENANT_TABLE
-    if not (_has_columns(conn, session, "id", "lecture_id") and _has_columns(conn, lecture, "id", "tenant_id")):
+    readable = [
+        _has_columns(conn, session, "id", "lecture_id", refused=refused),
+        _has_columns(conn, lecture, "id", "tenant_id", refused=refused),
+    ]
+    if not all(readable):
         return "NULL", "NULL", ""
     joins = (
         f' LEFT JOIN "{session}" s ON s."id" = v."{lower["session_id"]}"'
         f' LEFT JOIN "{lecture}" l ON l."id" = s."lecture_id"'
     )
     code = "NULL"
-    if _has_columns(conn, tenant, "id", "code"):
+    if _has_columns(conn, tenant, "id", "code", refused=refused):
         joins += f' LEFT JOIN "{tenant}" t ON t."id" = l."tenant_id"'
         code = 't."code"'
     return 'l."tenant_id"', code, joins
@@ -177,11 +187,17 @@ def _ids(ids: Iterable[int]) -> list[int]:
 
 
 def video_rows(
-    conn: Connection, table: str, ids: Iterable[int], *, batch_size: int = BATCH_SIZE
+    conn: Connection,
+    table: str,
+    ids: Iterable[int],
+    *,
+    batch_size: int = BATCH_SIZE,
+    refused: list[ProbeError] | None = None,
 ) -> dict[int, VideoRow]:
-    """Rows for ``ids`` (missing ids are absent from the answer), one query per ``batch_size`` ids."""
+    """Rows for ``ids`` (missing ids are absent from the answer), one query per ``batch_size`` ids. A table of
+    the tenant join the identity may not read is appended to ``refused`` (see :func:`_tenant`)."""
     unique = _ids(ids)
-    columns = _columns(conn, table)
+    columns = _columns(conn, table, refused)
     base = _select(columns)
     found: dict[int, VideoRow] = {}
     for start in range(0, len(unique), batch_size):
@@ -206,6 +222,7 @@ def stuck_videos(
     limit: int = 100,
     *,
     statuses: Sequence[str] = STUCK_STATUSES,
+    refused: list[ProbeError] | None = None,
 ) -> list[VideoRow]:
     """Videos still in ``statuses`` whose time column is older than ``older_than_seconds``, oldest first.
 
@@ -214,7 +231,7 @@ def stuck_videos(
     """
     if limit < 1 or older_than_seconds < 0:
         raise ProbeError("database", "invalid", "limit must be >= 1 and older_than_seconds >= 0")
-    columns = _columns(conn, table)
+    columns = _columns(conn, table, refused)
     if columns.time is None:
         raise ProbeError("database", "not-found", f"not-found: table {table} has no updated_at/created_at")
     current = now if now is not None else datetime.now(UTC)
@@ -232,3 +249,47 @@ def stuck_videos(
     sql = f'{_select(columns)} WHERE v."status" IN ({marks}) AND {where} ORDER BY {order}, v."id" LIMIT ?'
     _, rows = _run(conn, sql, (*statuses, cutoff_param, limit))
     return [_row(raw) for raw in rows]
+
+
+@dataclass(frozen=True)
+class DatabaseIdentity:
+    """Which database a connection reached, in the server's own words: equal identities, the same data.
+
+    PostgreSQL: the cluster's ``system_identifier`` (``pg_control_system()``, fixed at initdb, shared by every
+    name and address that reaches the cluster) and ``current_database()``; where the role may not read it, the
+    server's own address and port (``how`` says which). SQLite: the file's resolved path.
+    """
+
+    kind: str
+    cluster: str
+    database: str
+    how: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.cluster}/{self.database}"
+
+    def describe(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite {self.cluster}"
+        return f"postgresql {self.how} {self.cluster}, database {self.database}"
+
+
+def identity(conn: Connection) -> DatabaseIdentity:
+    """The identity of the database behind ``conn`` (read-only queries)."""
+    if isinstance(conn, sqlite3.Connection):
+        _, rows = _run(conn, "PRAGMA database_list")
+        path = next((str(row[2]) for row in rows if row[1] == "main"), "")
+        return DatabaseIdentity("sqlite", os.path.realpath(path) if path else ":memory:", "", "file")
+    _, rows = _run(conn, "SELECT current_database()")
+    database = str(rows[0][0])
+    try:
+        _, rows = _run(conn, "SELECT system_identifier::text FROM pg_control_system()")
+        return DatabaseIdentity("postgresql", str(rows[0][0]), database, "system_identifier")
+    except ProbeError:
+        pass  # a role without access to the control functions: the server's own view of where it listens
+    _, rows = _run(conn, "SELECT host(inet_server_addr()), inet_server_port()")
+    addr, port = rows[0]
+    if addr is None:
+        raise ProbeError("database", "error", "neither system_identifier nor the server address can be read")
+    return DatabaseIdentity("postgresql", f"{addr}:{port}", database, "server address")

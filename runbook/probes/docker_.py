@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from runbook.probes._env import keep_only
 from runbook.probes.errors import ProbeError, from_docker
 
 #: ``docker.DockerClient``; the SDK ships no type information.
@@ -23,7 +24,8 @@ _FRACTION: Final = re.compile(r"\.(\d+)")
 
 @dataclass(frozen=True)
 class ContainerInfo:
-    """One container, from ``docker inspect``. ``env`` holds secrets: it is kept out of ``repr``."""
+    """One container, from ``docker inspect``. ``env`` holds only the variables the caller asked to keep (some
+    are secrets): it is kept out of ``repr``."""
 
     name: str
     id: str
@@ -64,8 +66,18 @@ def _client_timeout(client: DockerClient) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def container(client: DockerClient, name: str) -> ContainerInfo:
-    """The container named exactly ``name`` (running or not); none → ``ProbeError(kind="not-found")``."""
+def container(
+    client: DockerClient,
+    name: str,
+    *,
+    keep_env: Collection[str] = (),
+    observe_env: Callable[[Mapping[str, str]], None] | None = None,
+) -> ContainerInfo:
+    """The container named exactly ``name`` (running or not); none → ``ProbeError(kind="not-found")``.
+
+    ``docker inspect`` answers with the container's whole environment: only the names in ``keep_env`` stay
+    (none by default), the others are dropped here, before anything is evidence
+    (:func:`runbook.probes._env.keep_only`)."""
     if not _NAME.match(name):
         raise ProbeError("docker", "invalid", f"invalid container name {name!r}")
     wanted = name.lstrip("/")
@@ -80,10 +92,14 @@ def container(client: DockerClient, name: str) -> ContainerInfo:
         raise
     except Exception as exc:
         raise from_docker(exc, timeout=_client_timeout(client)) from exc
-    return _info(attrs)
+    return _info(attrs, keep_env, observe_env)
 
 
-def _info(attrs: dict[str, Any]) -> ContainerInfo:
+def _info(
+    attrs: dict[str, Any],
+    keep_env: Collection[str] = (),
+    observe_env: Callable[[Mapping[str, str]], None] | None = None,
+) -> ContainerInfo:
     state: dict[str, Any] = attrs.get("State") or {}
     config: dict[str, Any] = attrs.get("Config") or {}
     exit_code = state.get("ExitCode")
@@ -96,6 +112,6 @@ def _info(attrs: dict[str, Any]) -> ContainerInfo:
         started_at=parse_docker_time(state.get("StartedAt")),
         finished_at=parse_docker_time(state.get("FinishedAt")),
         restart_count=int(attrs.get("RestartCount", 0) or 0),
-        env=parse_env(config.get("Env")),
+        env=keep_only(parse_env(config.get("Env")), keep_env, observe_env),
         image=str(config.get("Image") or attrs.get("Image") or ""),
     )

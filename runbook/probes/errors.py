@@ -61,6 +61,26 @@ _ASSIGNED_SECRET = re.compile(
 _LONG_SECRET = re.compile(r"\b[A-Za-z0-9/+]{40}\b")
 _MAX_DETAIL: Final = 300
 _EMBEDDED_CODE: Final = re.compile(r"<Code>([^<]{1,100})</Code>")
+#: AWS (and moto) name the refused action: ``... is not authorized to perform: sqs:GetQueueAttributes on ...``.
+_AWS_ACTION: Final = re.compile(r"not authorized to perform:?\s+([a-z0-9-]+:[A-Za-z0-9]+)")
+#: IAM actions whose name is not ``<service>:<Operation>`` (S3 answers a bare ``Access Denied``).
+_IAM_ACTION_OF: Final = {
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+}
+_REDIS_COMMAND: Final = re.compile(r"permissions to run the '([^']+)' command")
+_REDIS_KEY: Final = re.compile(r"permissions to access (?:a|the '([^']+)') key")
+_PG_OBJECT: Final = re.compile(r"permission denied for (table|relation|view|sequence|schema|database) \"?([\w.]+)")
+_PG_PRIVILEGE: Final = {
+    "table": "SELECT ON",
+    "relation": "SELECT ON",
+    "view": "SELECT ON",
+    "sequence": "SELECT ON SEQUENCE",
+    "schema": "USAGE ON SCHEMA",
+    "database": "CONNECT ON DATABASE",
+}
 _EMBEDDED_MESSAGE: Final = re.compile(r"<Message>([^<]{0,500})</Message>")
 
 
@@ -81,24 +101,32 @@ class ProbeError(Exception):
 
     ``dependency`` names the service ("sqs", "redis", "database", ...), ``kind`` says how it failed
     (one of :data:`KINDS`), ``detail`` is one secret-free line and ``code`` the provider's own error
-    code when there is one (``InvalidClientTokenId``, ``42P01``, ``404``).
+    code when there is one (``InvalidClientTokenId``, ``42P01``, ``404``). For ``denied``, ``action`` is the
+    permission the identity lacks when the answer tells it (``sqs:GetQueueAttributes``, Redis ``+mget``,
+    PostgreSQL ``SELECT ON video_video``): the skip message names it, so a missing grant is never a mystery.
     """
 
     dependency: str
     kind: Kind
     detail: str
     code: str | None
+    action: str | None
 
-    def __init__(self, dependency: str, kind: Kind, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, dependency: str, kind: Kind, detail: str, *, code: str | None = None, action: str | None = None
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown ProbeError kind {kind!r}")
         self.dependency = dependency
         self.kind = kind
         self.detail = redact(detail)
         self.code = code
+        self.action = action
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        if self.action:
+            return f"{self.dependency}: denied: missing permission {self.action} ({self.detail})"
         if not self.detail:
             return f"{self.dependency}: {self.kind}"
         # Details that already open with the kind ("timeout after 3.0s ...") are not prefixed twice.
@@ -109,15 +137,15 @@ class ProbeError(Exception):
     def __repr__(self) -> str:
         return (
             f"ProbeError(dependency={self.dependency!r}, kind={self.kind!r}, "
-            f"detail={self.detail!r}, code={self.code!r})"
+            f"detail={self.detail!r}, code={self.code!r}, action={self.action!r})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.dependency, self.kind, self.detail, self.code))
+        return (_rebuild, (self.dependency, self.kind, self.detail, self.code, self.action))
 
 
-def _rebuild(dependency: str, kind: Kind, detail: str, code: str | None) -> ProbeError:
-    return ProbeError(dependency, kind, detail, code=code)
+def _rebuild(dependency: str, kind: Kind, detail: str, code: str | None, action: str | None = None) -> ProbeError:
+    return ProbeError(dependency, kind, detail, code=code, action=action)
 
 
 def _timeout_detail(timeout: float | None, where: str | None) -> str:
@@ -125,12 +153,17 @@ def _timeout_detail(timeout: float | None, where: str | None) -> str:
     return f"{text} ({where})" if where else text
 
 
-def from_boto(exc: BaseException, dependency: str, *, timeout: float | None = None) -> ProbeError:
-    """Classify a botocore/boto3 exception (``ClientError`` codes, connection and credential errors)."""
+def from_boto(
+    exc: BaseException, dependency: str, *, timeout: float | None = None, service: str | None = None
+) -> ProbeError:
+    """Classify a botocore/boto3 exception (``ClientError`` codes, connection and credential errors).
+
+    ``service``: the client's service name (``sqs``, ``s3``), to name the IAM action of a refusal that does not
+    name it itself."""
     if isinstance(exc, ProbeError):
         return exc
     if isinstance(exc, boto_exc.ClientError):
-        return _from_client_error(exc, dependency)
+        return _from_client_error(exc, dependency, service)
     kwargs: dict[str, Any] = getattr(exc, "kwargs", {}) or {}
     endpoint = kwargs.get("endpoint_url")
     where = str(endpoint).rstrip("/") if endpoint else None
@@ -165,7 +198,16 @@ def _is_name_error(exc: BaseException) -> bool:
     return False
 
 
-def _from_client_error(exc: Any, dependency: str) -> ProbeError:
+def _denied_action(message: str, service: str | None, operation: str) -> str | None:
+    named = _AWS_ACTION.search(message)
+    if named:
+        return named.group(1)
+    if service and operation and operation != "request":
+        return _IAM_ACTION_OF.get((service, operation), f"{service}:{operation}")
+    return None
+
+
+def _from_client_error(exc: Any, dependency: str, service: str | None = None) -> ProbeError:
     response: dict[str, Any] = getattr(exc, "response", {}) or {}
     error: dict[str, Any] = response.get("Error", {}) or {}
     code = str(error.get("Code") or "")
@@ -194,7 +236,8 @@ def _from_client_error(exc: Any, dependency: str) -> ProbeError:
         kind = "not-found"
     else:
         kind = "error"
-    return ProbeError(dependency, kind, detail, code=code or (str(status) if status else None))
+    action = _denied_action(message, service, operation) if kind == "denied" else None
+    return ProbeError(dependency, kind, detail, code=code or (str(status) if status else None), action=action)
 
 
 def from_redis(exc: BaseException, *, target: str | None = None, timeout: float | None = None) -> ProbeError:
@@ -208,7 +251,13 @@ def from_redis(exc: BaseException, *, target: str | None = None, timeout: float 
     if isinstance(exc, redis.exceptions.AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:
         return ProbeError("redis", "auth", f"auth: {text}{where}")
     if isinstance(exc, (redis.exceptions.NoPermissionError, redis.exceptions.AuthorizationError)):
-        return ProbeError("redis", "denied", f"denied: {text}{where}")
+        command, key = _REDIS_COMMAND.search(text), _REDIS_KEY.search(text)
+        action = None
+        if command:
+            action = f"+{command.group(1)}"
+        elif key:
+            action = f"%R~ read access to the key{' ' + key.group(1) if key.group(1) else 's'} it reads"
+        return ProbeError("redis", "denied", f"denied: {text}{where}", action=action)
     if isinstance(exc, redis.exceptions.ConnectionError):
         if "Name or service not known" in text or "nodename nor servname" in text or _is_name_error(exc):
             return ProbeError("redis", "unreachable", f"unreachable: host not found{where}")
@@ -238,7 +287,9 @@ def from_db(exc: BaseException, *, timeout: float | None = None) -> ProbeError:
         if state in _PG_AUTH_STATES or "password authentication failed" in lower:
             return ProbeError("database", "auth", f"auth: {text}", code=state)
         if state in _PG_DENIED_STATES or "permission denied" in lower:
-            return ProbeError("database", "denied", f"denied: {text}", code=state)
+            granted = _PG_OBJECT.search(text)
+            action = f"{_PG_PRIVILEGE[granted.group(1)]} {granted.group(2)}" if granted else None
+            return ProbeError("database", "denied", f"denied: {text}", code=state, action=action)
         if state in _PG_NOT_FOUND_STATES or ("database" in lower and "does not exist" in lower):
             return ProbeError("database", "not-found", f"not-found: {text}", code=state)
         if "could not translate host name" in lower or "failed to resolve host" in lower:  # libpq / psycopg 3

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook.probes._env import keep_only
 from runbook.probes.errors import ProbeError, from_os
 
 
@@ -87,8 +89,16 @@ def _is_runbook_run(argv: tuple[str, ...]) -> bool:
     return any(arg == "--worker-process" or arg.startswith("--worker-process=") for arg in argv)
 
 
-def process_env(pid: int, proc_root: str = "/proc") -> dict[str, str]:
-    """The environment a process started with (``/proc/<pid>/environ``); values may be secrets."""
+def process_env(
+    pid: int,
+    proc_root: str = "/proc",
+    *,
+    keep: Collection[str] = (),
+    observe: Callable[[Mapping[str, str]], None] | None = None,
+) -> dict[str, str]:
+    """The environment a process started with (``/proc/<pid>/environ``), reduced to the names in ``keep``
+    (none by default): the others, secrets among them, are dropped here
+    (:func:`runbook.probes._env.keep_only`)."""
     if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         raise ProbeError("process", "invalid", f"invalid pid {pid!r}")
     path = Path(proc_root) / str(pid) / "environ"
@@ -107,4 +117,4 @@ def process_env(pid: int, proc_root: str = "/proc") -> dict[str, str]:
         key, _, value = entry.decode("utf-8", "replace").partition("=")
         if key:
             env[key] = value
-    return env
+    return keep_only(env, keep, observe)

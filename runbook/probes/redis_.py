@@ -8,6 +8,7 @@ cost about twenty round trips and a few thousand commands, not 40,000.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -27,7 +28,12 @@ _NOT_A_STRING: Final = "<not a string>"
 
 @dataclass(frozen=True)
 class RedisInfo:
-    """The server a client talks to; ``host``/``port``/``db`` come from the client, never a password."""
+    """The server a client talks to; ``host``/``port``/``db`` come from the client, never a password.
+
+    ``run_id`` is the server's own name for its process (``INFO server``): two clients that read the same
+    ``run_id`` talk to one server, however their host names are spelled. ``addresses`` are the host's resolved
+    addresses, the fallback identity where a server does not say its ``run_id``.
+    """
 
     version: str
     db: int
@@ -35,10 +41,36 @@ class RedisInfo:
     host: str = ""
     port: int = 0
     mode: str = ""
+    run_id: str = ""
+    addresses: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
         return f"{self.host}:{self.port}/{self.db}"
+
+    def describe(self) -> str:
+        """``localhost:6379/0 (run_id 3f9a1c2e…)``: the spelling, and the identity it resolved to."""
+        who = f"run_id {self.run_id[:8]}…" if self.run_id else "→ " + ",".join(self.addresses or ("?",))
+        return f"{self.target} ({who})"
+
+
+def same_server(a: RedisInfo, b: RedisInfo) -> bool | None:
+    """Whether two clients reach one Redis server: by ``run_id`` when both read it, else by resolved address and
+    port; ``None`` when neither can tell."""
+    if a.run_id and b.run_id:
+        return a.run_id == b.run_id
+    if a.addresses and b.addresses:
+        return a.port == b.port and bool(set(a.addresses) & set(b.addresses))
+    return None
+
+
+def resolve(host: str, port: int) -> tuple[str, ...]:
+    """Every address ``host`` resolves to (``localhost`` → ``127.0.0.1``, ``::1``); ``()`` if it does not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(sorted({str(info[4][0]) for info in infos}))
 
 
 @dataclass(frozen=True)
@@ -97,7 +129,7 @@ def _text(value: object) -> str | None:
 
 
 def server_info(r: redis.Redis) -> RedisInfo:
-    """PING, then ``INFO server`` and ``INFO replication`` (for the role)."""
+    """PING, then ``INFO server`` (version, ``run_id``) and ``INFO replication`` (for the role)."""
     try:
         r.ping()
         server: dict[str, Any] = r.info("server")
@@ -105,13 +137,19 @@ def server_info(r: redis.Redis) -> RedisInfo:
     except (redis.exceptions.RedisError, OSError) as exc:
         raise _fail(r, exc) from exc
     kwargs: dict[str, Any] = r.connection_pool.connection_kwargs
+    host = str(kwargs.get("host", kwargs.get("path", "")))
+    port = int(kwargs.get("port", 0) or 0)
+    run_id = str(server.get("run_id", "") or "")
     return RedisInfo(
         version=str(server.get("redis_version", "")),
         db=int(kwargs.get("db", 0) or 0),
         role=str(replication.get("role", "")),
-        host=str(kwargs.get("host", kwargs.get("path", ""))),
-        port=int(kwargs.get("port", 0) or 0),
+        host=host,
+        port=port,
         mode=str(server.get("redis_mode", "")),
+        run_id=run_id,
+        # The connection just resolved the name; resolving it again is the fallback identity only.
+        addresses=() if run_id else ((f"unix:{host}",) if "path" in kwargs else resolve(host, port)),
     )
 
 

@@ -7,10 +7,12 @@ pre-signed code URL) is not used.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from runbook.probes._aws import AwsClient, call, pages
+from runbook.probes._env import keep_only
 from runbook.probes.errors import ProbeError
 
 _FUNCTION: Final = re.compile(r"^[A-Za-z0-9_:.-]{1,170}$")
@@ -19,7 +21,8 @@ _RULE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 @dataclass(frozen=True)
 class LambdaInfo:
-    """A function's configuration. ``env`` may hold secrets: it is kept out of ``repr``."""
+    """A function's configuration. ``env`` holds only the variables the caller asked to keep (some may be
+    secrets): it is kept out of ``repr``."""
 
     name: str
     arn: str
@@ -43,8 +46,17 @@ class RuleInfo:
         return self.state == "ENABLED"
 
 
-def lambda_function(lambda_client: AwsClient, name: str) -> LambdaInfo:
-    """``get_function_configuration``; missing → ``ProbeError(kind="not-found")``."""
+def lambda_function(
+    lambda_client: AwsClient,
+    name: str,
+    *,
+    keep_env: Collection[str] = (),
+    observe_env: Callable[[Mapping[str, str]], None] | None = None,
+) -> LambdaInfo:
+    """``get_function_configuration``; missing → ``ProbeError(kind="not-found")``.
+
+    The answer carries the function's whole environment: only the names in ``keep_env`` stay (none by
+    default), the others are dropped here (:func:`runbook.probes._env.keep_only`)."""
     if not _FUNCTION.match(name):
         raise ProbeError("lambda", "invalid", f"invalid function name {name!r}")
     response = call(lambda_client, "get_function_configuration", "lambda", FunctionName=name)
@@ -55,7 +67,7 @@ def lambda_function(lambda_client: AwsClient, name: str) -> LambdaInfo:
         name=str(response.get("FunctionName", name)),
         arn=str(response.get("FunctionArn", "")),
         state=str(state) if state else None,
-        env={str(key): str(value) for key, value in variables.items()},
+        env=keep_only({str(key): str(value) for key, value in variables.items()}, keep_env, observe_env),
         last_modified=str(modified) if modified else None,
     )
 

@@ -136,6 +136,19 @@ def test_scaler_healthy_and_each_fault() -> None:
     )
 
 
+def test_max_size_1_is_a_fault_only_while_jobs_queue_up() -> None:
+    """CONTRACT row 20: "ASG MaxSize 1 while jobs queue up". An idle queue, or one job on the one worker, keeps
+    nobody waiting; a job waiting beside another one does."""
+    check = b_autoscaling.test_asg_max_size
+    for visible, in_flight in ((0, 0), (0, 1), (1, 0)):
+        assert cause_of(check, FakeEvidence({"asg": asg(max_size=1), "sqs.api": queue(visible, in_flight)})) is None
+    for visible, in_flight in ((1, 1), (2, 1), (2, 0)):
+        evidence = FakeEvidence({"asg": asg(max_size=1), "sqs.api": queue(visible, in_flight)})
+        assert cause_of(check, evidence) == "asg-max-too-low", (visible, in_flight)
+    with pytest.raises(Unknown):  # the queue unreadable: whether jobs queue up is unknown
+        check(FakeEvidence({"asg": asg(max_size=1), "sqs.api": ProbeError("sqs", "timeout", "timeout")}), target())
+
+
 def test_alternative_scaler_cap() -> None:
     alt = LambdaInfo(
         name="academy-worker-autoscale", arn="arn:alt", state="Active", env={"MAX_INSTANCES_PER_TYPE": "1"}
@@ -210,10 +223,26 @@ def test_visibility_too_short_and_long_job() -> None:
 
 
 def test_queue_access_denied_and_auth_is_not_a_queue_fault() -> None:
-    denied = {"sqs.api": ProbeError("sqs", "denied", "AccessDenied")}
-    assert (
-        cause_of(lambda e, t: s2_queue.test_queue_reachable(e, t, "api"), FakeEvidence(denied)) == "queue-access-denied"
-    )
+    worker = side_from_env(ENV, "worker")
+
+    def denied(side: str, action: str | None) -> dict[str, Any]:
+        error = ProbeError("sqs", "denied", "AccessDenied", action=action)
+        return {f"sqs.{side}": error, "worker.side": worker}
+
+    def reachable(side: str) -> Any:
+        return lambda e, t: s2_queue.test_queue_reachable(e, t, side)
+
+    # The worker's own keys refused the queue's URL: the worker cannot use its queue.
+    assert cause_of(reachable("worker"), FakeEvidence(denied("worker", "sqs:GetQueueUrl"))) == "queue-access-denied"
+    assert cause_of(reachable("worker"), FakeEvidence(denied("worker", None))) == "queue-access-denied"
+    # A read only the run makes (the worker never calls GetQueueAttributes), or a refusal of the run's own
+    # identity on the API's side (a least-privilege role): a permission the run lacks, named; never a fault.
+    for side, action in (("worker", "sqs:GetQueueAttributes"), ("api", "sqs:GetQueueUrl")):
+        with pytest.raises(Unknown) as caught:
+            s2_queue.test_queue_reachable(FakeEvidence(denied(side, action)), target(), side)
+        assert caught.value.reason == "permission-missing" and caught.value.facts["action"] == action
+    with pytest.raises(Unknown):
+        s2_queue.test_queue_reachable(FakeEvidence(denied("api", None)), target(), "api")
     auth = {"sqs.api": ProbeError("sqs", "auth", "InvalidClientTokenId")}
     with pytest.raises(Unknown):  # §4 names bad keys; §2 does not double-count them
         s2_queue.test_queue_reachable(FakeEvidence(auth), target(), "api")

@@ -197,11 +197,16 @@ def test_a_skip_without_the_repository_s_status_line_is_a_row_missing_in_the_wor
 
 
 def test_enqueued_never_received_queue_empty_went_elsewhere() -> None:
+    # The worker log runs from two hours ago to a minute ago: the enqueue (5 min ago) is inside it.
+    covering = worker_log(
+        (timedelta(hours=2), "Video Worker (SQS) started | queue=academy-video-jobs | wait_time=20"),
+        (timedelta(minutes=1), received(56)),
+    )
     values = {
         "videos": (55,),
         "videos.rows": {55: row(55, "UPLOADED")},
         "videos.keys": {55: NO_KEYS},
-        "log.worker": worker_log(),
+        "log.worker": covering,
         "log.api": api_log(55),
         "sqs.api": queue(0, 0),
     }
@@ -210,6 +215,12 @@ def test_enqueued_never_received_queue_empty_went_elsewhere() -> None:
     assert "다른 소비자" in str(facts["evidence"])
     # Still waiting in the queue: not a §9 fault (a long job may hold the worker: appendix B 0).
     values["sqs.api"] = queue(1, 0)
+    assert run(values, 55)[0] is None
+    # A worker log that covers nothing (empty, or begun after the enqueue) cannot show the receipt is missing.
+    values["sqs.api"] = queue(0, 0)
+    values["log.worker"] = worker_log()
+    assert run(values, 55)[0] is None
+    values["log.worker"] = worker_log((timedelta(minutes=2), received(56)), (timedelta(minutes=1), received(57)))
     assert run(values, 55)[0] is None
 
 

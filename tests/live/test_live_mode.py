@@ -27,22 +27,45 @@ _CLEAR = PIPELINE_ENV_PREFIXES
 CASES = [("healthy", "healthy")] + [(f.id, f.cause) for f in FAULTS.values()]
 #: Appendix B's autoscaling checks belong to the ASG deployment; everything else is checked as "local".
 ASG_FAULTS = {"asg-desired-zero", "asg-max-1", "lambda-deleted", "rule-deleted", "rule-disabled"}
+#: Boot failures show on one instance of the fleet: its console output and, read through SSM Run Command, its
+#: worker's log (as production's asg deployment is checked).
+BOOT_FAULTS = {f.id for f in FAULTS.values() if f.id.startswith("boot-")}
 
 
-def live_run(stack: Any, tmp_path: Path, marker: str, *extra: str) -> tuple[dict[str, Any], str, int]:
-    """``pytest -m "live and <marker>"`` against ``stack`` with the API's environment: (verdict, output, exit)."""
+def live_run(
+    stack: Any, tmp_path: Path, marker: str, *extra: str, worker_log: str | None = None, api_log: str | None = None
+) -> tuple[dict[str, Any], str, int]:
+    """``pytest -m "live and <marker>"`` against ``stack`` with the API's environment: (verdict, output, exit).
+
+    ``worker_log`` / ``api_log`` replace the stack's logs (the options are repeatable: given again in ``extra``
+    they would add a source, not replace one)."""
     args = pytest_argv(
         tmp_path,
         *extra,
         marker=f"live and {marker}",
         html="live.html",
         worker_env_file=stack.worker_env_file,
-        worker_log=stack.worker_log,
-        api_log=stack.api_log,
+        worker_log=worker_log or stack.worker_log,
+        api_log=api_log or stack.api_log,
         worker_process=stack.worker_process_pattern,
         worker_container=stack.worker_container_name,
         video_ids=stack.scenario.videos,
     )
+    return _run(stack, tmp_path, args)
+
+
+def asg_run(stack: Any, tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, int]:
+    """``-m "live and asg"`` with the API's environment and logs only: no worker env file, no worker log (the
+    worker's environment comes from the SSM parameter, its log from the instances)."""
+    args = pytest_argv(
+        tmp_path,
+        *extra,
+        marker="live and asg",
+        html="live.html",
+        api_log=stack.api_log,
+        video_ids=stack.scenario.videos,
+    )
+    assert not any(a.startswith("--worker-env-file") for a in args)
     return _run(stack, tmp_path, args)
 
 
@@ -129,7 +152,10 @@ def test_live_run_names_the_root_cause(tmp_path: Path, fault: str, expected: str
     with Stack("embedded", faults=[] if fault == "healthy" else [fault], workdir=tmp_path / "stack") as stack:
         stack.scenario.run(strict=False)
         before = settled_queue_state(stack)
-        verdict, output, code = live_run(stack, tmp_path, marker, *extra)
+        if fault in BOOT_FAULTS:
+            verdict, output, code = asg_run(stack, tmp_path, "--asg-logs=ssm")
+        else:
+            verdict, output, code = live_run(stack, tmp_path, marker, *extra)
         after = queue_state(stack)
     got = "healthy" if verdict["healthy"] else f"{verdict['root_cause']['layer']}/{verdict['root_cause']['cause']}"
     assert verdict["mode"] == "live"
@@ -150,7 +176,7 @@ def test_live_docker_deployment(tmp_path: Path) -> None:
     name = "academy-video-worker-live-test"
     with Stack("containers", faults=["worker-stopped"], workdir=tmp_path / "stack", worker_container=name) as stack:
         stack.scenario.run(strict=False)
-        verdict, output, _ = live_run(stack, tmp_path, "docker", "--worker-log", f"docker:{name}")
+        verdict, output, _ = live_run(stack, tmp_path, "docker", worker_log=f"docker:{name}")
     assert verdict["root_cause"]["cause"] == "worker-not-running", output[-4000:]
     assert name in verdict["root_cause"]["remediation"]
 

@@ -116,11 +116,11 @@ def test_desired_follows_queue_long_job_asg(tmp_path: Path) -> None:
     with Stack("embedded", faults=["long-job-blocking"], workdir=tmp_path / "stack") as stack:
         stack.scenario.run(strict=False)
         old_api_log = shifted_log(stack.api_log, 180, tmp_path / "api-3min-ago.log")
-        extra = ("--api-log", str(old_api_log), "--long-job-after", "0.5")
-        lagging, output, _ = live_run(stack, tmp_path / "lagging", "asg", *extra)
+        extra = ("--long-job-after", "0.5")
+        lagging, output, _ = live_run(stack, tmp_path / "lagging", "asg", *extra, api_log=str(old_api_log))
         tick = stack.scaler_tick()
         stack_desired = stack.aws.asg()["DesiredCapacity"]
-        following, output2, _ = live_run(stack, tmp_path / "following", "asg", *extra)
+        following, output2, _ = live_run(stack, tmp_path / "following", "asg", *extra, api_log=str(old_api_log))
     check = "test_desired_follows_queue[live]"
     before = next(c for c in lagging["checks"] if c["nodeid"].endswith(check))
     assert before["outcome"] == "failed" and before["cause"] == "scaler-not-following", output[-3000:]

@@ -178,8 +178,10 @@ def run_rehearsal(
     backend: str = BACKEND,
     extra: tuple[str, ...] = (),
     host: RehearsalHost | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[dict, str]:
-    """One isolated rehearsal (its own stack, container name and report files); returns (verdict, output)."""
+    """One isolated rehearsal (its own stack, container name and report files); returns (verdict, output).
+    ``env``: variables added to the rehearsal's environment (what a CI job would set)."""
     verdict = tmp_path / "verdict.json"
     args = [
         "checks",
@@ -203,7 +205,7 @@ def run_rehearsal(
     if fault:
         args += ["--rehearsal-fault", fault]
     args += list(extra)
-    env = {**os.environ, **_TESTCONTAINERS_ENV, **(host.env if host else {})}
+    env = {**os.environ, **_TESTCONTAINERS_ENV, **(host.env if host else {}), **(env or {})}
     started = time.monotonic()
     # A dead zygote (it should not die; its log says why) costs speed, not the row: fall back to a plain run.
     if host is not None and host.zygote is not None and host.zygote.alive():

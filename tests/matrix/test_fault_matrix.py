@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 
 from reference.stack import FAULTS
+from reference.stack.faults import FLEET
 from runbook.model import LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = os.environ.get("MATRIX_BACKEND", "embedded")
-CASES = [("healthy", 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.values()]
+#: Row 0 twice: the stack's one worker, and a fleet of three instances booted like the real user data (issue 18).
+CASES = [("healthy", 0, "healthy"), (FLEET.id, 0, "healthy")] + [(f.id, f.row, f.cause) for f in FAULTS.values()]
+#: Boot faults break one instance of three: its id is named; the other two keep the pipeline working.
+BOOT_FAULTS = {"boot-docker-run-failed", "boot-ecr-login-failed", "boot-env-file-empty"}
 #: Faults that leave a rehearsed video UPLOADED: the stuck-video count (a canary signal) must rise, as a
 #: consequence of the root cause (the unexplained-check assertion below covers the "consequence" part).
 LEAVE_VIDEOS_WAITING = {"stale-lock", "cancel-requested", "worker-stopped"}
@@ -31,7 +35,7 @@ def test_fault_is_diagnosed(
     got = "healthy" if verdict["healthy"] else f"{root['layer']}/{root['cause']}"
     request.node.user_properties.append(("matrix-row", (row, fault, expected, got, time.monotonic() - started)))
     assert got == expected, f"{fault}: expected {expected}, got {got}\n{output[-4000:]}"
-    if fault == "healthy":
+    if expected == "healthy":
         assert set(verdict["layers"]) == set(LAYERS)
         return
     # Consequences are listed, never promoted; layers the fault does not touch stay ok.
@@ -44,6 +48,10 @@ def test_fault_is_diagnosed(
     assert not unexplained, f"failed checks the root cause does not explain: {unexplained}"
     if fault.startswith("config-missing:"):
         assert fault.split(":", 1)[1] in root["message"]
+    if fault in BOOT_FAULTS:
+        table = next(c["table"] for c in verdict["checks"] if "test_instances_booted" in c["nodeid"])
+        broken = [row["instance_id"] for row in table["rows"] if row["cause"]]
+        assert len(table["rows"]) == 3 and len(broken) == 1 and broken[0] in root["message"], table
     if fault in LEAVE_VIDEOS_WAITING:
         stuck = verdict["signals"]["stuck_videos"]
         assert stuck["state"] == "fail" and stuck["value"] >= 1, f"stuck-video count did not rise: {stuck}"
@@ -58,6 +66,8 @@ PAIRS = [
     ("rule-disabled,dlq-not-empty", "autoscaling/scaler-rule-disabled", "dlq-not-empty"),
     ("config-missing:R2_ENDPOINT,redis-db-mismatch", "worker-config/config-missing", "redis-mismatch"),
     ("queue-name-mismatch,lambda-deleted", "queue/queue-name-mismatch", "scaler-lambda-missing"),
+    # §9 on a fleet of three, one of which never started its worker: the instance first, the locks still listed.
+    ("boot-docker-run-failed,stale-lock", "worker-process/docker-run-failed", "stale-lock"),
 ]
 
 

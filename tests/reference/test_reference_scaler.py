@@ -48,7 +48,7 @@ def test_scaler_follows_queue_depth_within_min_and_max(moto_endpoint: str) -> No
         AutoScalingGroupName=asg_name,
         LaunchTemplate={"LaunchTemplateName": f"worker-{suffix}", "Version": "$Latest"},
         MinSize=0,
-        MaxSize=2,
+        MaxSize=5,
         DesiredCapacity=0,
         AvailabilityZones=[f"{REGION}a"],
     )
@@ -62,8 +62,8 @@ def test_scaler_follows_queue_depth_within_min_and_max(moto_endpoint: str) -> No
     # One message in flight (a worker holds it): still counted.
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)
 
-    # 3 visible + 1 in flight = 4 wanted, clamped to the Lambda's own VIDEO_WORKER_ASG_MAX 3 (not the group's 2);
-    # moto accepts 3 above MaxSize 2 where AWS would refuse it (the stack's Lambda runtime refuses it like AWS).
+    # 3 visible + 1 in flight = 4 wanted, clamped to the Lambda's own VIDEO_WORKER_ASG_MAX 3 (not the group's
+    # MaxSize 5). Above a group's MaxSize the moto server refuses the value as AWS does (row 20 covers that).
     assert invoke(moto_endpoint, queue, asg_name) == {"video_queue_depth": 3, "visible": 3, "in_flight": 1}
     assert desired() == 3
 

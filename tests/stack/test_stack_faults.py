@@ -16,7 +16,7 @@ from reference.stack import FAULTS, Stack, by_row
 from reference.stack import aws as awsmod
 from reference.stack.clients import CANCEL_KEY, LOCK_KEY, STATUS_KEY, key
 from reference.stack.fault_steps import STALE_LOCK_VALUE
-from reference.stack.faults import REQUIRED_WORKER_VARS
+from reference.stack.faults import BROKEN_INSTANCE, REQUIRED_WORKER_VARS
 
 NO_RETRY = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5)
 
@@ -172,7 +172,31 @@ def _config_missing(var: str) -> Callable[[Stack], None]:
     return check
 
 
+def _broken_boot(needle: str, container: bool) -> Callable[[Stack], None]:
+    """One instance of three booted badly (its console says how); the other two run their workers."""
+
+    def check(s: Stack) -> None:
+        assert s.fleet is not None and len(s.fleet.instance_ids) == 3
+        broken = s.fleet.instance_ids[BROKEN_INSTANCE]
+        console = (s.fleet.directory / broken / "console.txt").read_text()
+        assert needle in console
+        assert ("Video worker user data done" in console) is (needle != "GetAuthorizationToken")
+        assert (broken in s.fleet.workers) is container
+        healthy = [w for iid, w in s.fleet.workers.items() if iid != broken]
+        assert len(healthy) == 2 and all(w.alive() for w in healthy)
+        if container:  # started with an empty env file: it stopped on its first required variable
+            worker = s.fleet.workers[broken]
+            assert (
+                worker.returncode == 1 and "config error" in worker.log_text() and "API_BASE_URL" in worker.log_text()
+            )
+
+    return check
+
+
 IN_EFFECT: dict[str, Callable[[Stack], None]] = {
+    "boot-docker-run-failed": _broken_boot("docker run attempt 3 failed, retrying in 10s...", container=False),
+    "boot-ecr-login-failed": _broken_boot("GetAuthorizationToken", container=False),
+    "boot-env-file-empty": _broken_boot("Video worker user data done", container=True),
     "worker-stopped": _worker_not_running,
     "asg-desired-zero": _no_inservice,
     "queue-name-mismatch": _queue_mismatch,
@@ -202,8 +226,9 @@ IN_EFFECT: dict[str, Callable[[Stack], None]] = {
 
 
 def test_matrix_is_complete() -> None:
-    """Rows 1-23 of the CONTRACT, row 6 once per required variable, row 22 as missing and disabled."""
-    assert sorted({f.row for f in FAULTS.values()}) == list(range(1, 24))
+    """Rows 1-23 of the CONTRACT (and 24-26, the ASG boot failures of issue 18), row 6 once per required
+    variable, row 22 as missing and disabled."""
+    assert sorted({f.row for f in FAULTS.values()}) == list(range(1, 27))
     assert [f.id for f in by_row(6)] == [f"config-missing:{v}" for v in REQUIRED_WORKER_VARS]
     assert {f.cause for f in by_row(22)} == {"autoscaling/scaler-rule-missing", "autoscaling/scaler-rule-disabled"}
     assert set(IN_EFFECT) == set(FAULTS)

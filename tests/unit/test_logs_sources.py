@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from runbook.logs import LogSourceError, Stage, open_lines, parse_spec, summarize
+from runbook.logs.coverage import ReadState
 from runbook.logs.source_cloudwatch import aws_reason, cloudwatch_blocks
 
 WORKER_LOG = (
@@ -223,8 +225,14 @@ def test_cloudwatch_since_and_pagination(worker_group: tuple[Any, str, int]) -> 
         assert set(summarize(lines).timelines) == {333}
     blocks, _ = cloudwatch_blocks(f"cloudwatch:{group}", group, timeout=5, since=None, client=client, page_size=2)
     assert sum(block.count(b"\n") for block in blocks) == 7  # three pages followed
-    blocks, _ = cloudwatch_blocks("x", group, timeout=5, since=None, client=client, page_size=2, max_pages=2)
-    assert sum(block.count(b"\n") for block in blocks) == 5  # bounded: four events, one of two lines
+    # Bounded: the newest slice holds all six events, more than two pages of two; what was read of it is kept,
+    # from the slice's start, and the read says it was cut short.
+    state = ReadState()
+    blocks, _ = cloudwatch_blocks(
+        "x", group, timeout=5, since=None, client=client, page_size=2, max_pages=2, state=state
+    )
+    assert sum(block.count(b"\n") for block in blocks) == 5  # four events, one of two lines
+    assert state.truncated and state.end is None and "2 pages" in state.detail
 
 
 def test_cloudwatch_missing_group(moto_url: str) -> None:
@@ -323,3 +331,69 @@ def test_docker_container_log_is_read_with_timestamps(docker_client: Any) -> Non
         assert timeline.first_ts is not None and timeline.first_ts > before
     finally:
         container.remove(force=True)
+
+
+def test_cloudwatch_reads_the_last_hours_newest_first_within_its_page_bound(moto_url: str) -> None:
+    """Three days of events, one every two minutes: the read asks for the last 6 hours with pages of 20 events
+    and a bound of 8 pages. It returns the newest events without a gap or a duplicate back to where it stopped,
+    says from when, and never reads the days before."""
+    client = _client(moto_url)
+    group = f"/academy/busy-{time.monotonic_ns()}"
+    client.create_log_group(logGroupName=group)
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamps = [now - timedelta(minutes=2 * i) for i in range(3 * 24 * 30)][::-1]
+    for stream in ("i-a", "i-b"):  # two workers: every stream of the group is read
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
+    for start in range(0, len(stamps), 1000):
+        chunk = stamps[start : start + 1000]
+        stream = "i-a" if start % 2000 == 0 else "i-b"
+        events = [
+            {"timestamp": int(t.timestamp() * 1000), "message": f"Video job enqueued: video_id={int(t.timestamp())}"}
+            for t in chunk
+        ]
+        client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    state = ReadState()
+    since = now - timedelta(hours=6)
+    blocks, _ = cloudwatch_blocks(
+        "cw", group, timeout=5, since=since, client=client, page_size=20, max_pages=8, state=state, now=now
+    )
+    ids = [int(line.rsplit(b"=", 1)[1]) for block in blocks for line in block.splitlines()]
+    assert ids == sorted(ids) and len(ids) == len(set(ids)), "in order, no duplicates at slice boundaries"
+    assert ids[-1] == int(now.timestamp())  # the newest event is read
+    assert state.start is not None and since <= state.start < now
+    expected = [int(t.timestamp()) for t in stamps if t >= state.start]
+    assert ids == expected, "contiguous from where the read stopped up to now"
+    assert state.truncated and "8 pages" in state.detail and "asked from" in state.detail
+    # With room for the whole window, the read reaches ``since`` and is not cut.
+    state = ReadState()
+    blocks, _ = cloudwatch_blocks(
+        "cw", group, timeout=5, since=since, client=client, page_size=50, max_pages=50, state=state, now=now
+    )
+    ids = [int(line.rsplit(b"=", 1)[1]) for block in blocks for line in block.splitlines()]
+    assert ids == [int(t.timestamp()) for t in stamps if t >= since] and not state.truncated
+    assert state.start == since and "2 streams" in state.detail
+    client.delete_log_group(logGroupName=group)
+
+
+def test_docker_reads_the_window_from_the_newest_end() -> None:
+    """``docker logs --since --tail``: the engine sends the last lines of the window; when it sends as many as
+    asked, the older part of the window may be missing and the read says so (no engine here: a stand-in for
+    ``docker.DockerClient`` that records what it is asked)."""
+    from runbook.logs.source_docker import docker_blocks
+
+    asked: dict[str, object] = {}
+    lines = [f"2026-02-20T03:00:0{i}.000000000Z SQS_MESSAGE_RECEIVED | video_id={i}\n".encode() for i in range(3)]
+
+    def logs(**options: object) -> Any:
+        asked.update(options)
+        return iter([b"".join(lines)])
+
+    client = SimpleNamespace(containers=SimpleNamespace(get=lambda name: SimpleNamespace(logs=logs)))
+    since = datetime(2026, 2, 20, 0, 0, tzinfo=UTC)
+    for tail, cut in ((3, True), (10, False)):
+        state = ReadState()
+        blocks, close = docker_blocks("docker:w", "w", timeout=3, since=since, client=client, tail=tail, state=state)
+        assert b"".join(blocks).count(b"\n") == 3
+        close()
+        assert asked["since"] == int(since.timestamp()) and asked["tail"] == tail and asked["timestamps"] is True
+        assert state.truncated is cut and (state.end is not None) is cut

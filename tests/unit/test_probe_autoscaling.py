@@ -160,18 +160,21 @@ def test_lambda_and_rule(client: Callable[[str], Any]) -> None:
         Role=role,
         Handler="handler.handler",
         Code={"ZipFile": _zip()},
-        Environment={"Variables": {"QUEUE_NAME": QUEUE, "WEBHOOK_SECRET": "s3cr3t-value"}},
+        Environment={"Variables": {"QUEUE_NAME": QUEUE, "WEBHOOK_SECRET": "s3cr3t-value", "NOTE": "plain"}},
     )["FunctionArn"]
     events = client("events")
     events.put_rule(Name=RULE, ScheduleExpression="rate(1 minute)", State="ENABLED")
     events.put_targets(Rule=RULE, Targets=[{"Id": "scaler", "Arn": function_arn}])
     calls: list[str] = []
 
-    function = scaler.lambda_function(_read_only(client("lambda"), calls), LAMBDA)
+    function = scaler.lambda_function(
+        _read_only(client("lambda"), calls), LAMBDA, keep_env={"QUEUE_NAME", "WEBHOOK_SECRET"}
+    )
     found = scaler.rule(_read_only(client("events"), calls), RULE)
 
     assert (function.name, function.arn) == (LAMBDA, function_arn)
-    assert function.env == {"QUEUE_NAME": QUEUE, "WEBHOOK_SECRET": "s3cr3t-value"}
+    assert function.env == {"QUEUE_NAME": QUEUE, "WEBHOOK_SECRET": "s3cr3t-value"}, "only the names asked for"
+    assert scaler.lambda_function(client("lambda"), LAMBDA).env == {}, "nothing kept unless asked"
     assert "s3cr3t-value" not in repr(function)
     assert function.last_modified
     assert (found.name, found.state, found.schedule, found.targets) == (

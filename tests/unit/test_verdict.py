@@ -94,3 +94,35 @@ def test_json_matches_contract_shape() -> None:
     assert root["layer"] == "queue" and root["section"] == "§2"
     for check in doc["checks"]:  # type: ignore[union-attr]
         assert set(check) == {"nodeid", "layer", "cause", "section", "outcome", "message", "remediation"}
+
+
+def test_refutation_tables_name_known_causes_only() -> None:
+    from runbook.verdict import REFUTES, VOIDS
+
+    for table in (REFUTES, VOIDS):
+        for fact, causes in table.items():
+            assert fact and causes <= set(CAUSE_LAYER), fact
+
+
+def test_a_receipt_refutes_never_enqueued_and_outweighs_a_rotated_log() -> None:
+    from runbook.verdict import refutation
+
+    assert refutation("enqueue-not-logged", []) is None
+    assert refutation("enqueue-not-logged", ["worker-received"]) == ("refuted", "worker-received")
+    # The API log may have rotated, but the worker's receipt settles it: refuted, not merely unknown.
+    both = ["api-log-misses-upload", "worker-received"]
+    assert refutation("enqueue-not-logged", both) == ("refuted", "worker-received")
+    assert refutation("no-message-received", ["worker-received"]) == ("refuted", "worker-received")
+
+
+def test_an_absence_outside_the_log_window_is_unknown_not_a_fault() -> None:
+    from runbook.verdict import refutation
+
+    assert refutation("enqueue-not-logged", ["api-log-misses-upload"]) == ("unknown", "api-log-misses-upload")
+    assert refutation("no-message-received", ["worker-log-misses-enqueue"]) == (
+        "unknown",
+        "worker-log-misses-enqueue",
+    )
+    # A fact voids only the causes whose evidence is that log's silence.
+    assert refutation("stale-lock", ["api-log-misses-upload", "worker-log-misses-enqueue"]) is None
+    assert refutation("enqueue-not-logged", ["worker-log-misses-enqueue"]) is None
