@@ -112,6 +112,8 @@ def test_api_cannot_reach_sqs_answers_503_and_logs_failure(pipeline: Pipeline) -
     status, body = pipeline.http("POST", f"/media/videos/{video_id}/upload/complete/")
     assert status == 503 and "SQS" in body["detail"]
     api.wait_for_message(lambda m: m == f"Failed to enqueue video job: video_id={video_id}", "enqueue failure")
+    # gunicorn's access line is written once the answer is sent: the client may read the 503 before it is there.
+    wait_for(lambda: '/upload/complete/ HTTP/1.1" 503' in api.text(), 5, "access line")
     messages = api.messages()
     assert any(m.startswith("Failed to get queue URL for ") and "Could not connect" in m for m in messages), messages
     assert any(m.startswith("Failed to send message to ") for m in messages)
