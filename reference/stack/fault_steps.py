@@ -112,6 +112,7 @@ def stop_worker_config(s: Stack) -> None:
     # "container stopped" (docker: it exists, Exited) / "process not started" (local)
     if s.deployment == "docker":
         s.plan.stop_worker_after_start = True
+        s.plan.worker_env["VIDEO_WORKER_WAIT_TIME"] = "1"  # its last long poll ends a second after the stop
     else:
         s.plan.start_worker = False
 

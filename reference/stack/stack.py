@@ -18,6 +18,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -206,6 +207,10 @@ class Stack(StackClients):
             self._wait_worker_settled()
             if plan.stop_worker_after_start:
                 self.stop_worker()
+                # Its last long poll may still be open at the queue, and the queue would hand the next message
+                # to that closed connection (in flight, for the queue's visibility timeout): wait it out, as a
+                # container stopped long before the upload it misses would have.
+                time.sleep(float(self.worker_env.get("VIDEO_WORKER_WAIT_TIME") or 20) + 0.5)
         else:
             (self.workdir / "worker.log").touch()
         for fault in self.faults:

@@ -51,16 +51,18 @@ def test_containers_healthy_flow(tmp_path: Path) -> None:
         result = stack.scenario.run(timeout=90)
         assert result.reached, result
         assert stack.deployment == "docker" and stack.worker_log == f"docker:{WORKER_CONTAINER}"
+        hls = "tenants/1/video/hls/111"  # the real layout: master.m3u8, v1/index.m3u8, v1/index0.ts ...
         assert stack.video_row(111)["status"] == "READY"
-        playlist = stack.get_object("hls/111/index.m3u8").decode()
-        for key in stack.bucket_keys("hls/111/"):
+        playlist = stack.get_object(f"{hls}/v1/index.m3u8").decode()
+        for key in stack.bucket_keys(f"{hls}/v1/"):
             stack.download(key, tmp_path / Path(key).name)
         assert decode_ok(tmp_path / "index.m3u8")[0]
         assert all((tmp_path / name).exists() for name in playlist_segments(playlist))
         assert sum(playlist_durations(playlist)) == pytest.approx(3.0, abs=0.15)
         assert not stack.redis().exists(LOCK_KEY.format(id=111))
         assert stack.queue_counts() == {"visible": 0, "in_flight": 0}
-        assert stack.progress(111)["percent"] == 100
+        progress = stack.progress(111)  # the API's progress route: READY from the tenant's status key
+        assert (progress["status"], progress["hls_path"]) == ("READY", f"{hls}/master.m3u8")
 
         attrs = stack.worker.container.attrs
         assert attrs["HostConfig"]["NetworkMode"] == "host" and attrs["HostConfig"]["Init"] is True
@@ -93,7 +95,8 @@ def test_containers_fault(fault_id: str) -> None:
             assert container_names(f"^{name}$") == [name] and not stack.worker_running()
         if fault_id.startswith("config-missing:"):
             var = fault_id.split(":", 1)[1]
-            assert stack.worker_exit_code() == 1 and f"config error: {var}" in stack.worker_log_text()
+            assert stack.worker_exit_code() == 1
+            assert f"config error: Missing required env: {var}" in stack.worker_log_text()
         if fault_id == "redis-down":
             assert not stack.redis_service.answers()
     assert container_names(f"^{name}$") == []
