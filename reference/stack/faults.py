@@ -349,7 +349,7 @@ def _booted(s: Stack) -> bool:
 FLEET = Fault("fleet", 0, "healthy", f"{FLEET_SIZE} instances booted by the user data", healthy_symptom,
               configure=_fleet())  # fmt: skip
 
-_F += [
+_FLEET_ROWS = [
     Fault(
         "boot-docker-run-failed",
         24,
@@ -375,6 +375,10 @@ _F += [
         configure=_fleet(i1="env-file-empty"),
     ),
 ]
+_F += _FLEET_ROWS
+#: The faults whose workers run only on the group's instances, none on this host: judged as production's ASG
+#: deployment alone (a docker or local check would look on this host for a worker that is not meant to be there).
+FLEET_FAULTS = frozenset({FLEET.id, *(f.id for f in _FLEET_ROWS)})
 
 FAULTS: dict[str, Fault] = {f.id: f for f in _F}
 

@@ -281,28 +281,38 @@ class Fleet:
 
 
 def register_host(stack: Stack) -> None:
-    """Without a fleet: the group's first InService instance booted well and runs the stack's own worker."""
+    """Without a fleet: the group's first InService instance booted well and runs the stack's own worker, a
+    process (its plain log) or a container (Docker's own json-file log, as ``docker logs`` reads it)."""
     directory = stack.workdir / "fleet"
     serve(stack, directory)
     ids = _instances(stack)
-    if not ids or stack.deployment != "local" or not isinstance(stack.worker, ManagedProcess):
+    worker = stack.worker
+    if isinstance(worker, ManagedProcess):
+        pid, log, log_format, cid = worker.pid, str(worker.log_path), "plain", "c0ffee" * 10 + "beef"
+    elif getattr(worker, "container", None) is not None:  # reference.stack.containers.WorkerContainer
+        worker.container.reload()
+        attrs = worker.container.attrs
+        pid, log, log_format, cid = attrs["State"]["Pid"], attrs["LogPath"], "json-file", attrs["Id"]
+    else:
+        return
+    if not ids:
         return
     iid = ids[0]
     console = Console(iid)
     _boot_prologue(console)
-    console.say("Login Succeeded", f"Status: Downloaded {IMAGE}", "c0ffee" * 10 + "beef")
-    console.docker_ps(_ps_row("c0ffee" * 2, stack.worker_container_name))
+    console.say("Login Succeeded", f"Status: Downloaded {IMAGE}", cid)
+    console.docker_ps(_ps_row(cid[:12], stack.worker_container_name))
     _end(console)
     console.write(directory / iid)
     state = {
         "name": stack.worker_container_name,
         "image": IMAGE,
-        "id": "c0ffee" * 10 + "beef",
+        "id": cid,
         "state": "running",
-        "pid": stack.worker.pid,
+        "pid": pid,
         "created": _now(),
         "started": _now(),
-        "log": str(stack.worker.log_path),
-        "format": "plain",
+        "log": log,
+        "format": log_format,
     }
     (directory / iid / "container.json").write_text(json.dumps(state))

@@ -287,6 +287,7 @@ class Stack(StackClients):
                 self.worker_image, self.worker_container_name, env, self.workdir, mounts, command=self.worker_cmd
             )
             self.worker.start()
+            fleet.register_host(self)  # the group's first instance hosts this container (console, docker ps, logs)
             return
         bin_dir = media.make_bin_dir(self.workdir / "bin", mode=self.plan.ffmpeg)
         base_path = media.path_without_ffmpeg(os.environ.get("PATH", "")) if self.plan.ffmpeg == "missing" else None

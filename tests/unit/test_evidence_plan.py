@@ -83,3 +83,65 @@ def test_unstarted_key_keeps_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(2):
         with pytest.raises(RuntimeError, match="boom"):
             evidence.get("scaler.rule")
+
+
+def _the_race() -> KeyError:
+    """The real race: a thread calling urllib's getproxies() (botocore does when it builds a client, requests on
+    every call) while the main thread adds and removes PYTEST_CURRENT_TEST as pytest does around every test.
+    getproxies() lists os.environ's names, then reads each."""
+    import os
+    import urllib.request
+
+    caught: list[KeyError] = []
+    done = threading.Event()
+
+    def proxies() -> None:
+        try:
+            for _ in range(200_000):
+                urllib.request.getproxies()
+        except KeyError as exc:
+            caught.append(exc)
+        finally:
+            done.set()
+
+    saved = os.environ.get("PYTEST_CURRENT_TEST")
+    threading.Thread(target=proxies, daemon=True).start()
+    try:
+        while not done.is_set():
+            os.environ["PYTEST_CURRENT_TEST"] = "x (call)"
+            os.environ.pop("PYTEST_CURRENT_TEST")
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+    assert caught, "the race did not happen in 200000 calls"
+    return caught[0]
+
+
+def test_a_probe_thread_survives_pytest_removing_its_variable() -> None:
+    race = _the_race()
+    evidence = _evidence(("local",))
+    calls: list[int] = []
+
+    def probe() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise race
+        return "attributes"
+
+    evidence._tasks["sqs.api"] = probe
+    assert evidence._timed("sqs.api") == "attributes"
+    assert calls == [1, 1]
+
+
+def test_any_other_key_error_of_a_probe_is_its_own() -> None:
+    evidence = _evidence(("local",))
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise KeyError("Attributes")
+
+    evidence._tasks["sqs.api"] = broken
+    with pytest.raises(KeyError, match="Attributes"):
+        evidence._timed("sqs.api")
+    assert calls == [1]
