@@ -16,10 +16,11 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from runbook import commands, texts
+from runbook import commands, lock_holder, production, texts
 from runbook.evidence import Evidence
 from runbook.findings import Unknown, fail, unknown
-from runbook.logs import SkipReason, Stage
+from runbook.lock_holder import Holder
+from runbook.logs import EventKind, SkipReason, Stage
 from runbook.message_state import MessageInference, MessageState, infer, worker_visibility
 from runbook.target import Target
 from runbook.verdict import refutation
@@ -43,6 +44,8 @@ ROWS_PROPERTY = "runbook_rows"
 _ORPHANED = frozenset(
     {"never-enqueued", "elsewhere", "counters-none-in-flight", "counters-none-visible", "failed-redelivered"}
 )
+#: A video whose lock's holder cannot be judged alive or gone: not a cause, an ``unknown`` with what to look at.
+HOLDER_UNKNOWN = "lock-holder-unknown"
 #: Runbook order, for ties between causes of a table.
 _CAUSE_ORDER = ("stale-lock", "status-not-uploaded", "cancel-requested", "db-mismatch", "no-message-received")
 
@@ -93,8 +96,28 @@ class _Context:
         worker = _optional(evidence, "worker.side")
         self.visibility = worker_visibility(worker.env if worker is not None else None)
         self.worker_db = worker.database.identity if worker is not None else None
+        ttl = (worker.env if worker is not None else {}).get("VIDEO_LOCK_TTL_SECONDS", "")
+        self.lock_ttl = float(ttl) if ttl.strip().isdigit() else float(production.LOCK_TTL_SECONDS)
         self.now = datetime.now(UTC)
         self.redis_cli = commands.redis_cli(target.api)
+        self._evidence = evidence
+
+    def progress_moved(self, vid: int) -> bool | None:
+        """Whether the video's progress key moved between two reads (asked for only when nothing else tells)."""
+        moved = _optional(self._evidence, "videos.progress_moved")
+        return None if moved is None else moved.get(vid)
+
+    def holder(self, vid: int, status: str, keys: Any) -> lock_holder.HolderJudgement:
+        """Is the holder of the video's present lock alive, gone, or unknown (``runbook.lock_holder``)?"""
+
+        def judge(moved: bool | None) -> lock_holder.HolderJudgement:
+            return lock_holder.judge(
+                vid, status=status, lock_ttl_seconds=keys.lock_ttl_seconds, worker_log=self.worker_log,
+                queue=self.queue, now=self.now, progress_moved=moved, lock_ttl=self.lock_ttl,
+            )  # fmt: skip
+
+        found = judge(None)
+        return judge(self.progress_moved(vid)) if found.state is Holder.UNKNOWN else found
 
     def tenant(self, vid: int) -> tuple[str | None, str | None]:
         """(tenant id, tenant code) of a video: its row's, else the one the worker's log saw in its message."""
@@ -145,7 +168,8 @@ def diagnose(ctx: _Context, vid: int) -> Diagnosis:
     retry = commands.retry_video(t, vid, ctx.tenant(vid)[1])
     facts: dict[str, object] = {"video_id": vid, "retry_cmd": retry, "evidence": evidence_line}
     cause = _cause(ctx, vid, status, keys, skipped, message, facts)
-    remediation = texts.render(texts.CAUSES, cause, facts, ctx.lang)[1] if cause else ""
+    table = texts.UNKNOWN if cause == HOLDER_UNKNOWN else texts.CAUSES
+    remediation = texts.render(table, cause, facts, ctx.lang)[1] if cause else ""
     table_row: dict[str, object] = {
         "video_id": vid,
         "status": status,
@@ -184,10 +208,17 @@ def _cause(
         facts.update(key=ctx.key(t.cancel_key, vid), ttl="0")
         return "cancel-requested"
     if keys is not None and keys.lock_present and (skipped == SkipReason.LOCK or status == "UPLOADED"):
-        # Nobody marked it PROCESSING, yet the lock stands: a crashed worker's lock (TTL 4 h).
+        # A lock is stale only when its holder is gone: a duplicate delivery skipped on a live holder's lock is
+        # the lock doing its job, and DEL would start a second concurrent encode.
+        holder = ctx.holder(vid, status, keys)
         facts.update(
             key=ctx.key(t.lock_key, vid), ttl=_ttl(keys.lock_ttl_seconds), status=status, redis_cli=ctx.redis_cli
         )
+        if holder.state is Holder.ALIVE:
+            return None
+        if holder.state is Holder.UNKNOWN:
+            _holder_facts(ctx, vid, holder, facts)
+            return HOLDER_UNKNOWN
         return "stale-lock"
     if skipped == SkipReason.STATUS and status != "READY":
         mark = getattr(judged, "mark_status", None)
@@ -207,7 +238,10 @@ def _cause(
             why_en=f"{seen}, skipped and its message deleted",
         )
         return "status-not-uploaded"
-    if skipped == SkipReason.LOCK:
+    if skipped == SkipReason.LOCK and status != "READY":
+        restarted = ctx.worker_log.last_line.get(EventKind.STARTED, 0)
+        if lock_holder.live_attempt(timeline, restarted, ctx.now) is not None:
+            return None  # the lock's holder is still at it (the lock key was not read, or just released)
         facts.update(key=ctx.key(t.lock_key, vid), ttl="?", status=status, redis_cli=ctx.redis_cli)
         return "stale-lock"
     if status == "PROCESSING" and message.reason in _ORPHANED:
@@ -230,6 +264,21 @@ def _cause(
     return None
 
 
+def _holder_facts(ctx: _Context, vid: int, holder: lock_holder.HolderJudgement, facts: dict[str, object]) -> None:
+    """What an unjudged lock's message says and what to look at (never a DEL)."""
+    why_ko, why_en = texts.HOLDER_WHY.get(holder.reason, (holder.reason, holder.reason))
+    when = holder.lock_set_at.strftime("%Y-%m-%d %H:%M:%SZ") if holder.lock_set_at is not None else "?"
+    values = {
+        "redis_cli": ctx.redis_cli,
+        "progress_key": ctx.key(ctx.target.progress_key, vid),
+        "key": facts["key"],
+        "set_at": when,
+        "video_id": vid,
+    }
+    look_ko, look_en = (template.format(**values) for template in texts.HOLDER_LOOK)
+    facts.update(set_at=when, why=why_ko, why_en=why_en, look=look_ko, look_en=look_en)
+
+
 def _record(request: pytest.FixtureRequest, diagnoses: list[Diagnosis]) -> None:
     """The rows travel to the report as a user property (``record_property`` would warn under JUnit xunit2)."""
     rows = [d.row for d in sorted(diagnoses, key=lambda d: (d.cause is None, d.video_id))[:MAX_ROWS]]
@@ -238,9 +287,13 @@ def _record(request: pytest.FixtureRequest, diagnoses: list[Diagnosis]) -> None:
 
 
 def _summary(ctx: _Context, diagnoses: list[Diagnosis]) -> None:
-    """Fail once for a table: the most frequent cause, its first video's facts, counts and the first commands."""
-    failing = [d for d in diagnoses if d.cause]
+    """Fail once for a table: the most frequent cause, its first video's facts, counts and the first commands;
+    with no cause but a lock whose holder cannot be judged, ``unknown`` for the first such video."""
+    failing = [d for d in diagnoses if d.cause and d.cause != HOLDER_UNKNOWN]
     if not failing:
+        undecided = next((d for d in diagnoses if d.cause == HOLDER_UNKNOWN), None)
+        if undecided is not None:
+            unknown(HOLDER_UNKNOWN, **undecided.facts)
         return
     counts = Counter(str(d.cause) for d in failing)
     order = {cause: i for i, cause in enumerate(_CAUSE_ORDER)}
@@ -266,6 +319,8 @@ def test_stuck_video(evidence: Evidence, target: Target, video_id: int | None, r
     diagnoses = [diagnose(ctx, vid) for vid in ids]
     _record(request, diagnoses)
     if video_id is not None:
+        if diagnoses[0].cause == HOLDER_UNKNOWN:
+            unknown(HOLDER_UNKNOWN, **diagnoses[0].facts)
         if diagnoses[0].cause:
             fail(diagnoses[0].cause, **diagnoses[0].facts)
         return

@@ -102,6 +102,8 @@ _SERVICE_ENDPOINT_VARS = {
 #: scaler exists only beside an ASG). A run for other deployments does not start them: a local run then sends
 #: no request to the Auto Scaling, EC2, Lambda, EventBridge or Docker APIs, and builds none of their clients.
 #: A check that still asks for one gets it computed on demand (``get``), never a wrong answer.
+#: Evidence computed only when a check asks for it: it waits on purpose (two reads seconds apart).
+_ON_DEMAND: frozenset[str] = frozenset({"videos.progress_moved"})
 _DEPLOYMENT_ONLY: dict[str, str] = {
     "worker.container": "docker",
     "worker.processes": "local",
@@ -150,8 +152,8 @@ class Evidence:
         (a library caller): every key."""
         deployments = set(self.target.deployments) | ({self.target.deployment} - {None})
         if not deployments:
-            return list(self._tasks)
-        return [k for k in self._tasks if _DEPLOYMENT_ONLY.get(k) in deployments | {None}]
+            return [k for k in self._tasks if k not in _ON_DEMAND]
+        return [k for k in self._tasks if _DEPLOYMENT_ONLY.get(k) in deployments | {None} and k not in _ON_DEMAND]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -257,6 +259,7 @@ class Evidence:
             "videos.rows": self._video_rows,
             "videos.keys": self._video_keys,
             "videos.progress": self._progress,
+            "videos.progress_moved": self._progress_moved,
             "log.worker": lambda: self._log("worker", "--worker-log"),
             "log.api": lambda: self._log("api", "--api-log"),
             "worker.container": lambda: docker_.container(
@@ -470,6 +473,19 @@ class Evidence:
             cancel_key=t.cancel_key,
             progress_key=None,  # §9 judges locks and cancel flags; progress is §7's (through the API)
             tenants=self._tenants() if needs_tenant else None,
+        )
+
+    def _progress_moved(self) -> Any:
+        """§9's locked videos: did each one's progress key move between two reads (``redis_.progress_moves``)?
+        Asked for only when the logs and the queue cannot tell whether a lock's holder still encodes."""
+        from runbook.lock_holder import PROGRESS_INTERVAL_SECONDS
+
+        t = self.target
+        keys = self.get("videos.keys")
+        locked = [vid for vid, k in keys.items() if k.lock_present]
+        tenants = self._tenants() if "{tenant}" in t.progress_key else None
+        return redis_.progress_moves(
+            self._redis(t.api), locked, progress_key=t.progress_key, tenants=tenants, interval=PROGRESS_INTERVAL_SECONDS
         )
 
     def _progress(self) -> Any:

@@ -245,6 +245,13 @@ UNKNOWN: dict[str, Text] = {
         "the absence of `{line}` proves nothing",
         "{look}",
     ),
+    "lock-holder-unknown": Text(
+        "video_id={video_id}: Redis 락 {key} (TTL {ttl}s, {set_at}에 잡힘)의 보유자가 아직 인코딩 중인지 알 수 없음 — "
+        "{why}. 보유자가 살아 있으면 락 삭제는 두 번째 인코딩을 동시에 시작시킴{evidence}",
+        "video_id={video_id}: cannot tell whether the holder of Redis lock {key} (TTL {ttl}s, taken at {set_at}) is "
+        "still encoding: {why_en}. If it is, deleting the lock starts a second concurrent encode{evidence}",
+        "{look}",
+    ),
     "not-deployment": Text(
         "배포 방식이 지정되지 않음 ({deployment} 확인 생략)",
         "no deployment chosen ({deployment} check not run)",
@@ -298,10 +305,36 @@ FIX_EN: dict[str, str] = {
     "scaler-cap-too-low": "aws lambda update-function-configuration --region {region} --function-name {function} "
     "--environment 'Variables={{{setting}=2}}'  # give its other variables too: this replaces them",
     "not-deployment": "pytest -m 'live and {deployment}'  or --deployment {deployment}",
+    "lock-holder-unknown": "{look_en}",
 }
 
 #: Korean words that facts carry (written for the Korean report) and their English, for ``--runbook-lang en``.
 #: Longer phrases first: a phrase is replaced before the words inside it.
+#: Why a lock's holder could not be judged alive or gone (``runbook.lock_holder``), and what to look at.
+HOLDER_WHY: dict[str, tuple[str, str]] = {
+    "log-misses-lock": (
+        "읽은 워커 로그가 락이 잡힌 시각까지 거슬러 가지 않음 (보유자의 줄이 읽은 범위 밖일 수 있음)",
+        "the worker logs read do not reach back to when the lock was taken (its holder's lines may lie outside them)",
+    ),
+    "in-flight-unexplained": (
+        "로그에 살아 있는 시도는 없지만 큐에 처리 중 메시지가 있음 (보유자의 메시지일 수 있음)",
+        "the log shows no live attempt, but the queue has messages in flight (one may be the holder's)",
+    ),
+    "queue-unreadable": (
+        "큐의 처리 중 메시지 수를 읽지 못함",
+        "the queue's in-flight count could not be read",
+    ),
+}
+HOLDER_LOOK = (
+    "읽기만: `{redis_cli} GET {progress_key}` 를 몇 초 간격으로 두 번 (값이 바뀌면 인코딩 중), 모든 워커 로그에서 "
+    "{set_at} 이후 `video_id={video_id}` (결과 줄 없이 최근 줄이 있으면 인코딩 중), 큐의 "
+    "ApproximateNumberOfMessagesNotVisible — 보유자가 없다고 확인되기 전에는 락을 지우지 말 것",
+    "read only: `{redis_cli} GET {progress_key}` twice a few seconds apart (a changing value means it encodes), "
+    "`video_id={video_id}` in every worker log since {set_at} (recent lines and no outcome mean it encodes), the "
+    "queue's ApproximateNumberOfMessagesNotVisible; leave the lock alone until no holder is left",
+)
+
+
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("워커 로그의 `Video Worker (SQS) started` 줄", "the worker log's `Video Worker (SQS) started` line"),
     ("워커 프로세스 시작", "start the worker process"),

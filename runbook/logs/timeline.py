@@ -99,8 +99,9 @@ class VideoTimeline:
 
     Each ``SQS_MESSAGE_RECEIVED`` opens an :class:`Attempt`; a skip, a failure or a completion ends it. A
     later line of the video goes to the latest attempt still open (two workers' lines may interleave), else
-    to the latest attempt; a ``Lock acquired`` or ``process_fn completed`` after a skip reopens it (some
-    worker is evidently processing the video).
+    to the latest attempt; a ``process_fn completed`` after a skip reopens it (some worker is evidently
+    processing the video), and a job's first lines (``Calling handler.handle()``, ``Starting video processing``,
+    ``Lock acquired``) after every attempt ended open a new attempt (its receive line is not in the log).
 
     ``stage`` is the outcome of the judged attempt: the latest one, unless it is the redelivery of a failure.
     The real worker sets visibility 0 after a failed job, so the message comes straight back and is skipped
@@ -200,6 +201,8 @@ _K_RECEIVED = EventKind.RECEIVED
 _K_ROW_EXISTS = EventKind.ROW_EXISTS
 _K_MARK_REFUSED = EventKind.MARK_REFUSED
 _K_HANDLE_RESULT = EventKind.HANDLE_RESULT
+#: A job's first lines (sqs_main.py:240, handler.py:83, :88): in one attempt they precede every outcome.
+_OPENERS = frozenset({EventKind.HANDLE_CALLED, EventKind.HANDLER_STARTED, EventKind.LOCK_ACQUIRED})
 _S_COMPLETED = Stage.COMPLETED
 _S_FAILED = Stage.FAILED
 _S_RECEIVED = Stage.RECEIVED
@@ -334,6 +337,13 @@ class _Video:
                 return attempt
         if attempts:
             latest = attempts[-1]
+            if kind in _OPENERS:
+                # A job starting after every attempt ended is a new attempt, whose receive line the log lost (a
+                # log driver drops lines when its buffer is full): extending the old attempt instead would
+                # measure one job from days ago to now.
+                fresh = _Attempt(None, None)
+                attempts.append(fresh)
+                return fresh
             if kind in _PROGRESS and latest.stage is _S_SKIPPED:
                 latest.skip = None  # reopened: a worker is on it after all (stage set by add())
             return latest

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -23,6 +24,8 @@ DEFAULT_LOCK_KEY: Final = production.LOCK_KEY
 DEFAULT_CANCEL_KEY: Final = production.CANCEL_KEY
 DEFAULT_PROGRESS_KEY: Final = production.PROGRESS_KEY
 BATCH_SIZE: Final = 1000
+#: Progress keys read twice by :func:`progress_moves` (the locked videos §9 cannot judge from the logs).
+MAX_PROGRESS_IDS: Final = 100
 _NOT_A_STRING: Final = "<not a string>"
 
 
@@ -324,3 +327,36 @@ def video_keys(
     """The keys of :func:`scan_video_keys` without the round-trip count."""
     scan = scan_video_keys(r, ids, lock_key=lock_key, cancel_key=cancel_key, progress_key=progress_key, tenants=tenants)
     return dict(scan.keys)
+
+
+def progress_moves(
+    r: redis.Redis,
+    ids: Iterable[int],
+    *,
+    progress_key: str = DEFAULT_PROGRESS_KEY,
+    tenants: Mapping[int, object] | None = None,
+    interval: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[int, bool | None]:
+    """Whether each video's progress key changed between two reads ``interval`` seconds apart (read-only:
+    ``MGET`` twice). The worker rewrites it (``SETEX``) at every step and whole percent, so a change proves a
+    live encode; no change proves nothing (a download writes none). ``None``: the key could not be named."""
+    wanted = list(dict.fromkeys(ids))[:MAX_PROGRESS_IDS]
+    if not wanted:
+        return {}
+    keys = _keys(progress_key, wanted, tenants)
+    named = [key for key in keys if key is not None]
+    if not named:
+        return dict.fromkeys(wanted)
+    try:
+        first = r.mget(named)
+        sleep(interval)
+        second = r.mget(named)
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise _fail(r, exc) from exc
+    before = dict(zip(named, first, strict=True))
+    after = dict(zip(named, second, strict=True))
+    return {
+        vid: None if key is None else (after[key] is not None and after[key] != before[key])
+        for vid, key in zip(wanted, keys, strict=True)
+    }

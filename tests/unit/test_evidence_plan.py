@@ -43,9 +43,17 @@ def test_chosen_deployment_counts_even_without_the_selected_ones() -> None:
     assert "worker.container" in _evidence((), deployment="docker").started_keys()
 
 
-def test_no_deployment_known_starts_everything() -> None:
+def test_no_deployment_known_starts_everything_but_the_waits() -> None:
     evidence = _evidence(())
-    assert evidence.started_keys() == evidence.keys()
+    planned = evidence.keys()
+    assert evidence.started_keys() == [k for k in planned if k != "videos.progress_moved"]
+
+
+def test_the_two_progress_reads_run_only_when_a_check_asks() -> None:
+    # Two reads seconds apart: started with every run they would add their wait to runs with nothing locked.
+    planned = _evidence(()).keys()
+    assert "videos.progress_moved" in planned
+    assert "videos.progress_moved" not in _evidence(("local", "docker", "asg")).started_keys()
 
 
 def test_database_identity_probes_exist_for_the_parity_check() -> None:

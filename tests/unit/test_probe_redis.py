@@ -204,3 +204,23 @@ def test_ids_must_be_integers(probe_client: redis.Redis) -> None:
     with pytest.raises(ProbeError) as caught:
         redis_.video_keys(probe_client, ["111"])  # type: ignore[list-item]
     assert caught.value.kind == "invalid"
+
+
+def test_progress_moves_reads_each_key_twice_and_writes_nothing(admin: redis.Redis, probe_client: redis.Redis) -> None:
+    """§9's holder check: 1's progress changes between the two reads (the worker's SETEX), 2's does not, 3 has
+    none, 4's tenant is unknown (its key cannot be named)."""
+    admin.set("tenant:1:video:1:progress", json.dumps({"step": "transcode", "percent": 40}))
+    admin.set("tenant:1:video:2:progress", json.dumps({"step": "download"}))
+
+    def worker_writes_meanwhile(seconds: float) -> None:
+        assert seconds == 0.5
+        admin.set("tenant:1:video:1:progress", json.dumps({"step": "transcode", "percent": 41}))
+
+    admin.config_resetstat()
+    moved = redis_.progress_moves(
+        probe_client, [1, 2, 3, 4], tenants={1: 1, 2: 1, 3: 1}, interval=0.5, sleep=worker_writes_meanwhile
+    )
+    assert moved == {1: True, 2: False, 3: False, 4: None}
+    stats = admin.info("commandstats")
+    used = {name.removeprefix("cmdstat_") for name in stats} - {"config|resetstat", "info", "set"}
+    assert used <= READ_COMMANDS, used - READ_COMMANDS
