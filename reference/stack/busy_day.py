@@ -289,9 +289,15 @@ class BusyDay:
         stack.wait_for(settled, SETTLE_TIMEOUT, f"busy day {self.seed}: every live video READY, the queue empty")
 
     def _finished(self, video: int) -> None:
-        """Until ``video`` is READY with its lock released: people retry and delete finished videos (a delete
-        while it encodes is row 17's fault; a retry of a queued one would race its own first job)."""
-        self.stack.wait_for(lambda: not self._unfinished({video}), SETTLE_TIMEOUT, f"busy day: video {video} READY")
+        """Until ``video`` is READY with its lock released and the queue empty: people retry and delete finished
+        videos (a delete while it encodes is row 17's fault; a retry's FAILED row meeting the video's own
+        duplicate still queued is a skip with ``status=FAILED``, row 15's line)."""
+        stack = self.stack
+        stack.wait_for(
+            lambda: not self._unfinished({video}) and stack.queue_counts() == {"visible": 0, "in_flight": 0},
+            SETTLE_TIMEOUT,
+            f"busy day: video {video} READY, the queue empty",
+        )
 
     def _unfinished(self, videos: set[int]) -> list[int]:
         if not videos:
