@@ -50,13 +50,13 @@ def got(verdict: dict[str, Any]) -> str:
     return "healthy" if verdict.get("healthy") else f"{root.get('layer')}/{root.get('cause')}"
 
 
-def run_day(host: Any, work: Path, seed: int, fault: str | None, videos: int) -> dict[str, Any]:
+def run_day(host: Any, work: Path, seed: int, fault: str | None, videos: int, workers: int = 1) -> dict[str, Any]:
     from rehearsal_runner import run_rehearsal  # tests/matrix, on sys.path (see main)
 
     day_dir = work / f"day-{seed}-{fault or 'healthy'}"
     day_dir.mkdir(parents=True)
     started = time.monotonic()
-    extra = ("--busy-day", str(seed), "--busy-day-videos", str(videos))
+    extra = ("--busy-day", str(seed), "--busy-day-videos", str(videos), "--busy-day-workers", str(workers))
     try:
         verdict, output = run_rehearsal(day_dir, fault, backend="embedded", extra=extra, host=host)
     except Exception as exc:  # no verdict: the day itself broke; counted as wrong, with its reason
@@ -90,6 +90,7 @@ def main() -> int:
     p.add_argument("--videos", type=int, default=None, help="videos uploaded per day (default 40; short: 12)")
     p.add_argument("--faults", default=None, help="all (default), none, or fault ids separated by commas")
     p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    p.add_argument("--workers", type=int, default=1, help="workers on each day (2: a second until the fault)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="days run side by side (default 1: 2 shared cores)")
     p.add_argument("--keep", action="store_true", help="keep every day's rehearsal directory (logs, DB summary)")
     args = p.parse_args()
@@ -101,7 +102,10 @@ def main() -> int:
         faults = {"all": contract_faults(), "none": [], "short": list(SHORT_FAULTS)}.get(
             wanted, [f for f in wanted.split(",") if f]
         )
-        header(NAME, args.short, days=days, faults=len(faults), videos=videos, seed=args.seed, jobs=args.jobs)
+        header(
+            NAME, args.short, days=days, faults=len(faults), videos=videos, workers=args.workers, seed=args.seed,
+            jobs=args.jobs,
+        )  # fmt: skip
         cases = [(args.seed + i, None) for i in range(days)]
         cases += [(args.seed + days + i, fault) for i, fault in enumerate(faults)]
         sys.path.insert(0, str(ROOT / "tests" / "matrix"))
@@ -117,7 +121,7 @@ def main() -> int:
         def one(case: tuple[int, str | None]) -> dict[str, Any]:
             host = hosts.get()
             try:
-                result = run_day(host, work, case[0], case[1], videos)
+                result = run_day(host, work, case[0], case[1], videos, args.workers)
             finally:
                 hosts.put(host)
             mark = "ok" if result["got"] == result["expected"] else "WRONG"

@@ -118,10 +118,12 @@ def events(seed: int, videos: int) -> list[Event]:
 class BusyDay:
     """Drive one seeded day through ``stack`` (a started Stack of the ``embedded`` backend, no fault yet)."""
 
-    def __init__(self, stack: Any, seed: int, videos: int) -> None:
+    def __init__(self, stack: Any, seed: int, videos: int, workers: int = 1) -> None:
         self.stack = stack
         self.seed = seed
         self.videos = videos
+        self.workers = workers  # 2: a second worker (the scaler's second instance) polls beside the first
+        self.worker2: ManagedProcess | None = None
         self.plan = events(seed, videos)
         self.live: set[int] = set()  # uploaded, not deleted: must end READY
         self.api2: ManagedProcess | None = None
@@ -147,6 +149,10 @@ class BusyDay:
         self.api2 = self._start_api2()
         self._api1_url = self.stack.api_url
         threading.Thread(target=self._health_checks, daemon=True, name="busy-day-lb").start()
+        if self.workers > 1:
+            w, log = self.stack.worker, Path(self.stack.workdir) / "worker-2.log"
+            self.worker2 = ManagedProcess("worker-2", w.argv, w.env, log, cwd=w.cwd)
+            self.worker2.start().wait_for_log("Video Worker \\(SQS\\) started", 30)
         for event in self.plan:
             getattr(self, "_" + event.kind.replace("-", "_"))(event)
             self.done[event.kind] += 1
@@ -172,7 +178,8 @@ class BusyDay:
     def worker_logs(self) -> tuple[str, ...]:
         """The worker's files, rotated ones first: an operator looking at a day reads ``worker.log*``, as the
         verdict's own remediation says when a line it needs is older than the file it was given."""
-        return self._files("worker.log")
+        second = (str(self.worker2.log_path),) if self.worker2 is not None else ()
+        return (*self._files("worker.log"), *second)
 
     def _files(self, name: str) -> tuple[str, ...]:
         current = Path(self.stack.workdir) / name
@@ -360,6 +367,9 @@ class BusyDay:
         api_before = json.dumps([plan.api_env, plan.api_switches], sort_keys=True)
         queues_before, asg_max_before = list(plan.extra_queues), plan.asg_max
         stack.faults = faults
+        if self.worker2 is not None:  # scaled in before the fault: the fault's worker is the only one
+            self.worker2.stop()
+            time.sleep(WAIT_TIME + 0.5)
         for fault in faults:
             fault.configure(stack)
         if any(f.id == "cancel-requested" for f in faults):
@@ -420,6 +430,8 @@ class BusyDay:
 
     def close(self) -> None:
         self._closed.set()
+        if self.worker2 is not None:
+            self.worker2.stop()
         if self.api2 is not None:
             self.api2.stop()
 
