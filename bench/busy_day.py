@@ -53,7 +53,8 @@ def got(verdict: dict[str, Any]) -> str:
 def run_day(host: Any, work: Path, seed: int, fault: str | None, videos: int, workers: int = 1) -> dict[str, Any]:
     from rehearsal_runner import run_rehearsal  # tests/matrix, on sys.path (see main)
 
-    day_dir = work / f"day-{seed}-{fault or 'healthy'}"
+    # No ':' (config-missing:VAR) in the name: the day's bin directory goes on the worker's PATH.
+    day_dir = work / f"day-{seed}-{(fault or 'healthy').replace(':', '-')}"
     day_dir.mkdir(parents=True)
     started = time.monotonic()
     extra = ("--busy-day", str(seed), "--busy-day-videos", str(videos), "--busy-day-workers", str(workers))
