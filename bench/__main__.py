@@ -25,6 +25,7 @@ BENCHMARKS = (
     "log_timeline",
     "stuck_videos",
     "cloudwatch_window",
+    "busy_day",
 )
 
 

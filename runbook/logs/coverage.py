@@ -90,13 +90,30 @@ class Coverage:
         }
 
 
+#: logrotate's names for a file's older parts: ``worker.log.1``, ``worker.log.2.gz``, ``worker.log-20261202``.
+_ROTATED: Final = re.compile(r"(?:\.\d{1,4}|-\d{8})(?:\.gz)?$|\.gz$")
+
+
+def rotation_chain(source: str) -> str:
+    """The log a file source is part of: ``worker.log.1`` and ``worker.log`` are one writer's, one after the
+    other (``docker:`` and ``cloudwatch:`` sources are never rotation parts: ``docker:worker-1`` is a container)."""
+    if source.startswith(("docker:", "cloudwatch:")):
+        return source
+    return _ROTATED.sub("", source)
+
+
 def covers(coverages: Sequence[Coverage], when: datetime) -> bool | None:
     """Whether a line written at ``when`` would be in every one of several sources that may have written it.
 
     A line that one of several API instances wrote is in that instance's log only: its absence from all of
-    them proves something only if each of them covers ``when``. ``None`` when none can tell (or there are none).
+    them proves something only if each of them covers ``when``. The files of one rotated log (``worker.log.1``
+    then ``worker.log``) are one writer's history: that log covers ``when`` if one of its files does. ``None``
+    when none can tell (or there are none).
     """
-    answers = [c.covers(when) for c in coverages]
+    chains: dict[str, list[bool | None]] = {}
+    for c in coverages:
+        chains.setdefault(rotation_chain(c.source), []).append(c.covers(when))
+    answers = [True if True in parts else None if None in parts else False for parts in chains.values()]
     if not answers or any(a is None for a in answers):
         return None
     return all(answers)

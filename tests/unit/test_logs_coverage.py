@@ -120,3 +120,24 @@ def test_access_log_lines_show_when_the_api_log_was_written(tmp_path: Path) -> N
         summary = summarize(lines, source="api")
     assert summary.coverage[0].first == NOW + timedelta(seconds=5)
     assert summary.covers(NOW + timedelta(seconds=30)) is True
+
+
+def test_a_rotated_file_and_its_successor_are_one_writer() -> None:
+    """``worker.log.1`` and ``worker.log`` (logrotate's names) are one process's history, one after the other: a
+    time either file covers is covered (the busy day's rotated logs, given as ``--worker-log worker.log*``,
+    made every time after the rotation "outside the log read"). Two instances' files still each must cover it."""
+    old = Coverage("/l/worker.log.1", NOW - timedelta(hours=5), NOW - timedelta(hours=2),
+                   NOW - timedelta(hours=5), NOW - timedelta(hours=2))  # fmt: skip
+    older = Coverage("/l/worker.log.2.gz", NOW - timedelta(hours=9), NOW - timedelta(hours=5),
+                     NOW - timedelta(hours=9), NOW - timedelta(hours=5))  # fmt: skip
+    new = Coverage("/l/worker.log", NOW - timedelta(hours=2), NOW, NOW - timedelta(hours=2), NOW)
+    other = Coverage("/l/api-2.log", NOW - timedelta(hours=1), NOW, NOW - timedelta(hours=1), NOW)
+    assert covers([older, old, new], NOW - timedelta(minutes=30)) is True
+    assert covers([older, old, new], NOW - timedelta(hours=3)) is True
+    assert covers([older, old, new], NOW - timedelta(hours=7)) is True
+    assert covers([older, old, new], NOW - timedelta(hours=10)) is False
+    assert covers([old, new, other], NOW - timedelta(hours=3)) is False  # api-2.log starts later
+    # Not a rotation: two containers named alike, and a file beside a dated one of another name.
+    w1 = Coverage("docker:worker-1", NOW - timedelta(hours=5), NOW, NOW - timedelta(hours=5), NOW)
+    w2 = Coverage("docker:worker-2", NOW - timedelta(hours=1), NOW, NOW - timedelta(hours=1), NOW)
+    assert covers([w1, w2], NOW - timedelta(hours=3)) is False
